@@ -1,0 +1,243 @@
+using RecurrentDepth.Checkpoints;
+using RecurrentDepth.Configuration;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace RecurrentDepth.Modeling;
+
+/// <summary>
+/// A Huginn recurrent-depth language model (<c>RavenForCausalLM</c>): embed → prelude → r × (adapter ∘ core) →
+/// ln_f → coda → ln_f → tied head. The recurrence count r is a per-call argument, not part of the model.
+/// </summary>
+/// <remarks>
+/// The building blocks (<see cref="Embed"/>, <see cref="RunPrelude"/>, <see cref="Iterate"/>, <see cref="Readout"/>)
+/// are public so that generation can exit early per token; <see cref="Forward"/> composes them as the reference does.
+/// The model is not thread-safe: one thread (the engine's) runs it. Create it with <see cref="Load(string, ModelLoadOptions?, IProgress{ModelLoadProgress}?)"/>.
+/// </remarks>
+public sealed class RavenModel : nn.Module
+{
+    private readonly RavenTransformer transformer;
+
+    /// <summary>Creates a model with uninitialised weights (norm weights 1, qk_bias 0); load or initialise it next.</summary>
+    /// <param name="config">A validated configuration.</param>
+    /// <param name="dtype">Compute and storage dtype of the weights: fp32, bf16 or fp16.</param>
+    /// <param name="device">Device that holds the weights.</param>
+    public RavenModel(RavenConfig config, ScalarType dtype, Device device) : base("RavenForCausalLM")
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(device);
+        if (dtype is not (ScalarType.Float32 or ScalarType.BFloat16 or ScalarType.Float16))
+        {
+            throw new ArgumentException($"Model dtype {dtype} is not supported; expected Float32, BFloat16 or Float16.", nameof(dtype));
+        }
+
+        Config = config.Validate("model config");
+        DType = dtype;
+        Device = device;
+        transformer = new RavenTransformer(config, dtype, device);
+        Rotary = new RotaryEmbedding(config.HeadDim, config.BlockSize, config.RopeBase, device);
+        RegisterComponents();
+    }
+
+    /// <summary>The architecture.</summary>
+    public RavenConfig Config { get; }
+
+    /// <summary>Dtype of weights and activations (logits are always fp32).</summary>
+    public ScalarType DType { get; }
+
+    /// <summary>Device holding the weights.</summary>
+    public Device Device { get; }
+
+    /// <summary>RoPE tables for positions 0 .. block_size − 1.</summary>
+    public RotaryEmbedding Rotary { get; }
+
+    internal RavenTransformer Transformer => transformer;
+
+    /// <summary>Cache slot of prelude layer <paramref name="layer"/>.</summary>
+    public static int PreludeSlot(int layer) => layer;
+
+    /// <summary>Cache slot of core layer <paramref name="layer"/> at recurrence <paramref name="recurrence"/> (0-based).</summary>
+    public int CoreSlot(int recurrence, int layer) => Config.NLayersInPrelude + Config.NLayersInRecurrentBlock * recurrence + layer;
+
+    /// <summary>Cache slot of coda layer <paramref name="layer"/>: −1, −2, ...</summary>
+    public static int CodaSlot(int layer) => -(layer + 1);
+
+    /// <summary>Loads a checkpoint folder (<c>config.json</c> + single or sharded safetensors).</summary>
+    /// <param name="folder">The checkpoint folder.</param>
+    /// <param name="options">Device and dtype choices; defaults: automatic device, bf16 on CUDA and fp32 on CPU.</param>
+    /// <param name="progress">Receives one report per tensor loaded.</param>
+    /// <exception cref="FileNotFoundException">The folder, config.json or a shard is missing.</exception>
+    /// <exception cref="InvalidDataException">A file is malformed, or a tensor is missing, unexpected or of the wrong shape.</exception>
+    public static RavenModel Load(string folder, ModelLoadOptions? options = null, IProgress<ModelLoadProgress>? progress = null) =>
+        ModelLoader.Load(folder, options ?? new ModelLoadOptions(), progress);
+
+    /// <summary>Scaled token embeddings: wte[ids] · √n_embd. ids (B, S) int64 -> (B, S, h).</summary>
+    /// <exception cref="ArgumentException">A token id is outside [0, vocab).</exception>
+    public Tensor Embed(Tensor ids)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        if (ids.NumberOfElements > 0)
+        {
+            long min = ids.min().item<long>(), max = ids.max().item<long>();
+            if (min < 0 || max >= Config.VocabSize)
+            {
+                throw new ArgumentException($"Token id {(min < 0 ? min : max)} is outside the vocabulary [0, {Config.VocabSize}).", nameof(ids));
+            }
+        }
+
+        using var scope = NewDisposeScope();
+        return (transformer.wte.forward(ids.to(Device)) * Config.EmbedScale).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Runs the prelude blocks on the scaled embeddings; the result e is injected into every recurrence.</summary>
+    public Tensor RunPrelude(Tensor embeddings, AttentionContext context)
+    {
+        using var scope = NewDisposeScope();
+        var x = embeddings;
+        for (int j = 0; j < Config.NLayersInPrelude; j++)
+        {
+            x = transformer.prelude[j].forward(x, context, PreludeSlot(j));
+        }
+
+        return x.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>One recurrence: s ← core(adapter(concat[s, e])). State first, then the embedded input.</summary>
+    /// <param name="state">Current latent state (B, S, h).</param>
+    /// <param name="embedded">Prelude output e (B, S, h).</param>
+    /// <param name="recurrence">0-based index of this recurrence; selects the cache slots.</param>
+    /// <param name="context">Rotary angles, cache and mask of this call.</param>
+    public Tensor Iterate(Tensor state, Tensor embedded, int recurrence, AttentionContext context)
+    {
+        using var scope = NewDisposeScope();
+        var x = transformer.adapter.forward(cat([state, embedded], -1));
+        for (int l = 0; l < Config.NLayersInRecurrentBlock; l++)
+        {
+            x = transformer.core_block[l].forward(x, context, CoreSlot(recurrence, l));
+        }
+
+        return x.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>ln_f of a raw recurrent state: the reference's <c>latent_states</c>.</summary>
+    public Tensor NormalizeLatent(Tensor state) => transformer.ln_f.forward(state);
+
+    /// <summary>Logits from a normalised latent: coda → ln_f → tied head, returned in fp32 (B, S, vocab).</summary>
+    public Tensor Readout(Tensor latent, AttentionContext context)
+    {
+        using var scope = NewDisposeScope();
+        var x = latent;
+        for (int c = 0; c < Config.NLayersInCoda; c++)
+        {
+            x = transformer.coda[c].forward(x, context, CodaSlot(c));
+        }
+
+        x = transformer.ln_f.forward(x);
+        return nn.functional.linear(x, transformer.wte.Weight).to(ScalarType.Float32).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Builds the attention context for tokens at <paramref name="positions"/> ((S) or (B, S), int64).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A position is at or beyond the config's <c>block_size</c>.</exception>
+    public AttentionContext CreateContext(Tensor positions, IKeyValueStore? cache = null, Tensor? mask = null)
+    {
+        ArgumentNullException.ThrowIfNull(positions);
+        if (positions.NumberOfElements > 0)
+        {
+            long max = positions.max().item<long>();
+            if (max >= Config.BlockSize)
+            {
+                throw new ArgumentOutOfRangeException(nameof(positions), max,
+                    $"Position {max} is beyond the model's context of {Config.BlockSize} tokens (config block_size).");
+            }
+        }
+
+        var (cos, sin) = Rotary.ForPositions(positions.to(Device));
+        return new AttentionContext(cos, sin, cache, mask);
+    }
+
+    /// <summary>Draws an initial state shaped like <paramref name="like"/> (see <see cref="InitialState"/>).</summary>
+    public Tensor SampleInitialState(Tensor like, double initScale, Generator generator) =>
+        InitialState.Sample(Config, like.shape, initScale, generator, DType, Device);
+
+    /// <summary>
+    /// The full forward pass of the reference: <c>model(input_ids, num_steps=numSteps)</c>.
+    /// </summary>
+    /// <param name="ids">Token ids (B, S), int64.</param>
+    /// <param name="numSteps">Recurrence steps r ≥ 1.</param>
+    /// <param name="initialState">s0 (B, S, h) to use instead of drawing one (parity runs feed the reference's).</param>
+    /// <param name="initScale">Std multiplier for a drawn s0; 0 gives zeros. Ignored when <paramref name="initialState"/> is given.</param>
+    /// <param name="generator">Generator for a drawn s0; a fresh randomly seeded one when null.</param>
+    /// <param name="positions">Absolute positions (S) or (B, S); default 0 .. S − 1.</param>
+    /// <param name="cache">Key/value store for incremental decoding; null for a self-contained causal pass.</param>
+    /// <param name="recordTrajectory">Also return the raw state after every step.</param>
+    public RavenOutput Forward(Tensor ids, int numSteps, Tensor? initialState = null, double initScale = 1.0, Generator? generator = null,
+        Tensor? positions = null, IKeyValueStore? cache = null, bool recordTrajectory = false)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        ArgumentOutOfRangeException.ThrowIfLessThan(numSteps, 1);
+        if (ids.dim() != 2)
+        {
+            throw new ArgumentException($"Token ids must be (batch, sequence); got shape [{string.Join(", ", ids.shape)}].", nameof(ids));
+        }
+
+        using var scope = NewDisposeScope();
+        positions ??= arange(ids.shape[1], ScalarType.Int64);
+        var context = CreateContext(positions, cache);
+        var embedded = RunPrelude(Embed(ids), context);
+
+        Tensor state;
+        if (initialState is not null)
+        {
+            if (!initialState.shape.SequenceEqual(embedded.shape))
+            {
+                throw new ArgumentException(
+                    $"Initial state has shape [{string.Join(", ", initialState.shape)}]; expected [{string.Join(", ", embedded.shape)}].", nameof(initialState));
+            }
+
+            state = initialState.to(DType, Device);
+        }
+        else
+        {
+            using var owned = generator is null ? new Generator((ulong)Random.Shared.NextInt64(), CPU) : null;
+            state = SampleInitialState(embedded, initScale, generator ?? owned!);
+        }
+
+        var trajectory = recordTrajectory ? new List<Tensor>(numSteps) : null;
+        for (int i = 0; i < numSteps; i++)
+        {
+            state = Iterate(state, embedded, i, context);
+            trajectory?.Add(state);
+        }
+
+        var latent = NormalizeLatent(state);
+        var logits = Readout(latent, context);
+        var output = new RavenOutput
+        {
+            Logits = logits.MoveToOuterDisposeScope(),
+            LatentStates = latent.MoveToOuterDisposeScope(),
+            FinalState = state.MoveToOuterDisposeScope(),
+            EmbeddedInput = embedded.MoveToOuterDisposeScope(),
+            Trajectory = trajectory?.Select(t => t.MoveToOuterDisposeScope()).ToList(),
+        };
+        return output;
+    }
+
+    /// <summary>Parameters by checkpoint key (<c>transformer.core_block.2.attn.Wqkv.weight</c>, ...).</summary>
+    public IReadOnlyDictionary<string, TorchSharp.Modules.Parameter> ParametersByKey() =>
+        named_parameters().ToDictionary(p => p.name, p => p.parameter, StringComparer.Ordinal);
+
+    /// <summary>Writes the weights as a single safetensors file in the reference layout (tied head stored once, as wte).</summary>
+    public void SaveSafetensors(string path, IReadOnlyDictionary<string, string>? metadata = null) =>
+        SafetensorsWriter.Write(path, named_parameters().Select(p => new KeyValuePair<string, Tensor>(p.name, p.parameter)), metadata);
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            Rotary.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+}

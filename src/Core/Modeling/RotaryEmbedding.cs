@@ -1,0 +1,67 @@
+using static TorchSharp.torch;
+
+namespace RecurrentDepth.Modeling;
+
+/// <summary>
+/// Rotary position embedding in Huginn's layout: adjacent pairs (2i, 2i+1) rotate together ("complex-like",
+/// GPT-J / Meta-Llama style, not NeoX split-half), θᵢ = base^(−2i/d), all in fp32.
+/// Holds the cos/sin tables for every position up to <c>block_size</c>; these are derived data, not parameters.
+/// </summary>
+public sealed class RotaryEmbedding : IDisposable
+{
+    private readonly Tensor _cos;
+    private readonly Tensor _sin;
+
+    /// <summary>Builds the tables [maxPositions, headDim/2] on <paramref name="device"/>.</summary>
+    public RotaryEmbedding(int headDim, int maxPositions, double ropeBase, Device device)
+    {
+        using var scope = NewDisposeScope();
+        // Same float32 arithmetic as the reference's precompute: 1 / base^(arange(0, d, 2) / d), outer(t, inv_freq).
+        var exponents = arange(0, headDim, 2, ScalarType.Float32) / (float)headDim;
+        var invFreq = pow(tensor((float)ropeBase), exponents).reciprocal();
+        var angles = outer(arange(maxPositions, ScalarType.Float32), invFreq);
+        _cos = angles.cos().to(device).DetachFromDisposeScope();
+        _sin = angles.sin().to(device).DetachFromDisposeScope();
+        MaxPositions = maxPositions;
+    }
+
+    /// <summary>Number of positions the tables cover (the config's <c>block_size</c>).</summary>
+    public int MaxPositions { get; }
+
+    /// <summary>cos table [maxPositions, headDim/2], fp32.</summary>
+    public Tensor Cos => _cos;
+
+    /// <summary>sin table [maxPositions, headDim/2], fp32.</summary>
+    public Tensor Sin => _sin;
+
+    /// <summary>
+    /// Gathers cos/sin for the given positions, shaped to broadcast over (B, S, H, D/2):
+    /// positions (S) -> (1, S, 1, D/2); positions (B, S) -> (B, S, 1, D/2).
+    /// </summary>
+    public (Tensor Cos, Tensor Sin) ForPositions(Tensor positions)
+    {
+        var flat = positions.flatten();
+        long b = positions.dim() == 2 ? positions.shape[0] : 1;
+        long s = positions.shape[^1];
+        var shape = new[] { b, s, 1, _cos.shape[1] };
+        return (_cos.index_select(0, flat).view(shape), _sin.index_select(0, flat).view(shape));
+    }
+
+    /// <summary>Rotates x (B, S, H, D) by the gathered angles; computed in fp32, returned in x's dtype.</summary>
+    public static Tensor Apply(Tensor x, Tensor cos, Tensor sin)
+    {
+        using var scope = NewDisposeScope();
+        var pairs = x.to(ScalarType.Float32).unflatten(x.dim() - 1, [x.shape[^1] / 2, 2]); // (B, S, H, D/2, 2)
+        var x0 = pairs.select(-1, 0);
+        var x1 = pairs.select(-1, 1);
+        var rotated = stack([x0 * cos - x1 * sin, x1 * cos + x0 * sin], -1).flatten(-2);
+        return rotated.to(x.dtype).MoveToOuterDisposeScope();
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _cos.Dispose();
+        _sin.Dispose();
+    }
+}

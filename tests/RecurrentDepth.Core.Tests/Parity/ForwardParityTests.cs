@@ -1,0 +1,128 @@
+using System.Text.RegularExpressions;
+using RecurrentDepth.Checkpoints;
+using RecurrentDepth.Modeling;
+using RecurrentDepth.Tests.TestSupport;
+using Xunit.Abstractions;
+using static TorchSharp.torch;
+
+namespace RecurrentDepth.Tests.Parity;
+
+/// <summary>
+/// Compares every <c>fwd.*</c> tensor of every golden file in each fixture folder with this implementation, in fp32,
+/// feeding the reference's stored s0. Tolerance: atol 1e-4 (the fixture README measured the reference's own
+/// float32-vs-float64 spread at ≤ 1.6e-6).
+/// </summary>
+public sealed partial class ForwardParityTests(ITestOutputHelper output)
+{
+    public const double Atol = 1e-4;
+
+    [GeneratedRegex(@"^fwd\.(?:(?<zero>zero_s0)\.)?n(?<n>\d+)\.(?<what>logits|latent_states|final_state_raw|state_trajectory)$")]
+    private static partial Regex PassKey();
+
+    [Theory]
+    [MemberData(nameof(FixtureCatalog.Folders), MemberType = typeof(FixtureCatalog))]
+    public void Forward_pass_matches_every_reference_tensor(string folder)
+    {
+        var results = new List<(string Name, double Error)>();
+        foreach (var (goldenPath, weights) in FixtureCatalog.GoldenSets(folder))
+        {
+            using var golden = SafetensorsFile.Open(goldenPath);
+            var keys = golden.Tensors.Keys.Where(k => k.StartsWith("fwd.", StringComparison.Ordinal)).ToList();
+            if (keys.Count == 0)
+            {
+                continue;
+            }
+
+            using var model = FixtureCatalog.LoadModel(folder, weights);
+            var label = Path.GetFileName(goldenPath);
+            foreach (var (name, error) in CompareForward(model, golden, keys))
+            {
+                results.Add(($"{label}:{name}", error));
+            }
+        }
+
+        Assert.True(results.Count > 0, $"Fixture folder '{folder}' holds no fwd.* tensors this test knows.");
+        foreach (var (name, error) in results)
+        {
+            output.WriteLine($"{name}: max abs error {error:G3}");
+        }
+
+        var failures = results.Where(r => !(r.Error <= Atol)).Select(r => $"{r.Name} (max abs error {r.Error:G3})").ToList();
+        Assert.True(failures.Count == 0, $"{failures.Count} of {results.Count} tensors exceed atol {Atol}: {string.Join("; ", failures)}");
+    }
+
+    [Fact]
+    public void A_corrupted_weight_is_caught_by_the_parity_comparison()
+    {
+        var (goldenPath, weights) = FixtureCatalog.GoldenSets(FixtureCatalog.Tiny).First(g => Path.GetFileName(g.Golden) == "golden.safetensors");
+        using var golden = SafetensorsFile.Open(goldenPath);
+        using var model = FixtureCatalog.LoadModel(FixtureCatalog.Tiny, weights);
+        using (no_grad())
+        {
+            // Bytes read one element off, the damage a wrong data offset in a shard would do.
+            var weight = model.ParametersByKey()["transformer.core_block.1.mlp.fc.weight"];
+            weight.copy_(weight.flatten().roll(1).view(weight.shape));
+        }
+
+        var keys = golden.Tensors.Keys.Where(k => k.StartsWith("fwd.n4.", StringComparison.Ordinal)).ToList();
+        var results = CompareForward(model, golden, keys);
+        var logits = results.Single(r => r.Name == "fwd.n4.logits");
+        Assert.True(logits.Error > Atol, $"A perturbed core weight should move the logits past atol {Atol}; max abs error was {logits.Error:G3}.");
+    }
+
+    /// <summary>Runs the passes the keys call for and returns the max abs error per key.</summary>
+    internal static List<(string Name, double Error)> CompareForward(RavenModel model, SafetensorsFile golden, IReadOnlyList<string> keys)
+    {
+        var results = new List<(string, double)>();
+        using var scope = NewDisposeScope();
+        using var grad = no_grad();
+        var ids = golden.Read("input_ids");
+        var s0 = golden.Read("fwd.s0");
+        var passes = new Dictionary<(bool Zero, int N), RavenOutput>();
+        RavenOutput Pass(bool zero, int n) =>
+            passes.TryGetValue((zero, n), out var o) ? o
+            : passes[(zero, n)] = zero ? model.Forward(ids, n, initScale: 0) : model.Forward(ids, n, initialState: s0, recordTrajectory: true);
+
+        foreach (var key in keys)
+        {
+            var expected = golden.Read(key);
+            Tensor actual;
+            if (key == "fwd.s0")
+            {
+                continue; // an input, fed to every pass
+            }
+            else if (key == "fwd.embeds_scaled")
+            {
+                actual = model.Embed(ids);
+            }
+            else if (key == "fwd.prelude_out")
+            {
+                actual = model.Forward(ids, 1, initialState: s0).EmbeddedInput;
+            }
+            else if (PassKey().Match(key) is { Success: true } m)
+            {
+                var output = Pass(m.Groups["zero"].Success, int.Parse(m.Groups["n"].Value));
+                actual = m.Groups["what"].Value switch
+                {
+                    "logits" => output.Logits,
+                    "latent_states" => output.LatentStates,
+                    "final_state_raw" => output.FinalState,
+                    _ => stack(output.Trajectory!, 0),
+                };
+            }
+            else
+            {
+                throw new Xunit.Sdk.XunitException($"Golden tensor '{key}' is not one this test knows how to check.");
+            }
+
+            results.Add((key, TensorAssert.MaxAbsError(expected, actual, key)));
+        }
+
+        foreach (var o in passes.Values)
+        {
+            o.Dispose();
+        }
+
+        return results;
+    }
+}
