@@ -14,10 +14,49 @@ public interface IKeyValueStore
     /// causal rule is not enough (padding, holes left by early exit). A null mask means: causal, aligned so that the
     /// last query sees every key.
     /// </summary>
-    /// <param name="slot">Prelude layer j: j. Core layer l at recurrence i: prelude + core·i + l. Coda layer c: −(c+1).</param>
+    /// <param name="slot">Which attention application this is (stage, layer, recurrence).</param>
     /// <param name="keys">This call's keys (B, H, S, D), after RoPE.</param>
     /// <param name="values">This call's values (B, H, S, D).</param>
-    (Tensor Keys, Tensor Values, Tensor? Mask) Append(int slot, Tensor keys, Tensor values);
+    (Tensor Keys, Tensor Values, Tensor? Mask) Append(AttentionSlot slot, Tensor keys, Tensor values);
+}
+
+/// <summary>The three stages of a Huginn forward pass.</summary>
+public enum ModelStage
+{
+    /// <summary>The prelude blocks, run once per token.</summary>
+    Prelude,
+
+    /// <summary>The recurrent core block, run once per recurrence.</summary>
+    Core,
+
+    /// <summary>The coda blocks, run once per readout.</summary>
+    Coda,
+}
+
+/// <summary>
+/// Identifies one attention application: stage, layer within the stage, and (for the core) the 0-based recurrence.
+/// <see cref="Index"/> gives the reference's integer cache slot.
+/// </summary>
+/// <param name="Stage">Prelude, core or coda.</param>
+/// <param name="Layer">Layer index within the stage.</param>
+/// <param name="Recurrence">Recurrence index (core only; 0 otherwise).</param>
+/// <param name="PreludeLayers">Prelude layer count of the model.</param>
+/// <param name="CoreLayers">Core layer count of the model.</param>
+public readonly record struct AttentionSlot(ModelStage Stage, int Layer, int Recurrence, int PreludeLayers, int CoreLayers)
+{
+    /// <summary>
+    /// The reference's slot number: prelude layer j → j; core layer l at recurrence i → prelude + core·i + l;
+    /// coda layer c → −(c+1).
+    /// </summary>
+    public int Index => Stage switch
+    {
+        ModelStage.Prelude => Layer,
+        ModelStage.Core => PreludeLayers + CoreLayers * Recurrence + Layer,
+        _ => -(Layer + 1),
+    };
+
+    /// <summary>The same layer at another recurrence (for stores that track depth per sequence).</summary>
+    public AttentionSlot AtRecurrence(int recurrence) => this with { Recurrence = recurrence };
 }
 
 /// <summary>

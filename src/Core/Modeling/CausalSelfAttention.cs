@@ -28,7 +28,7 @@ public sealed class CausalSelfAttention : nn.Module
     }
 
     /// <summary>x (B, S, h) -> (B, S, h), writing this call's keys/values into <paramref name="slot"/> of the cache.</summary>
-    public Tensor forward(Tensor x, AttentionContext context, int slot)
+    public Tensor forward(Tensor x, AttentionContext context, AttentionSlot slot)
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], s = x.shape[1];

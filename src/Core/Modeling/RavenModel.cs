@@ -54,13 +54,13 @@ public sealed class RavenModel : nn.Module
     internal RavenTransformer Transformer => transformer;
 
     /// <summary>Cache slot of prelude layer <paramref name="layer"/>.</summary>
-    public static int PreludeSlot(int layer) => layer;
+    public AttentionSlot PreludeSlot(int layer) => new(ModelStage.Prelude, layer, 0, Config.NLayersInPrelude, Config.NLayersInRecurrentBlock);
 
     /// <summary>Cache slot of core layer <paramref name="layer"/> at recurrence <paramref name="recurrence"/> (0-based).</summary>
-    public int CoreSlot(int recurrence, int layer) => Config.NLayersInPrelude + Config.NLayersInRecurrentBlock * recurrence + layer;
+    public AttentionSlot CoreSlot(int recurrence, int layer) => new(ModelStage.Core, layer, recurrence, Config.NLayersInPrelude, Config.NLayersInRecurrentBlock);
 
-    /// <summary>Cache slot of coda layer <paramref name="layer"/>: −1, −2, ...</summary>
-    public static int CodaSlot(int layer) => -(layer + 1);
+    /// <summary>Cache slot of coda layer <paramref name="layer"/> (reference index −1, −2, ...).</summary>
+    public AttentionSlot CodaSlot(int layer) => new(ModelStage.Coda, layer, 0, Config.NLayersInPrelude, Config.NLayersInRecurrentBlock);
 
     /// <summary>Loads a checkpoint folder (<c>config.json</c> + single or sharded safetensors).</summary>
     /// <param name="folder">The checkpoint folder.</param>

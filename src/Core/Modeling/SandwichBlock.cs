@@ -32,7 +32,7 @@ public sealed class SandwichBlock : nn.Module
     }
 
     /// <summary>x (B, S, h) -> (B, S, h); attention reads and writes cache slot <paramref name="slot"/>.</summary>
-    public Tensor forward(Tensor x, AttentionContext context, int slot)
+    public Tensor forward(Tensor x, AttentionContext context, AttentionSlot slot)
     {
         using var scope = NewDisposeScope();
         x = norm_2.forward(x + attn.forward(norm_1.forward(x), context, slot));
