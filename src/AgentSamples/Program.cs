@@ -1,0 +1,1 @@
+System.Console.WriteLine("RecurrentDepth.SK samples: coming with the connector.");
