@@ -1,0 +1,35 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace RecurrentDepth.Engine;
+
+/// <summary>
+/// Health of the model core: Unhealthy while loading or after a failed load (with the reason), Degraded when the
+/// request queue is at least 80% full, Healthy when serving.
+/// </summary>
+public sealed class ModelHealthCheck(IInferenceEngine engine) : IHealthCheck
+{
+    /// <summary>Queue fill fraction from which the check reports Degraded.</summary>
+    public const double DegradedQueueFraction = 0.8;
+
+    /// <inheritdoc />
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var data = new Dictionary<string, object>
+        {
+            ["model"] = engine.ModelId,
+            ["state"] = engine.State.ToString(),
+            ["queue_length"] = engine.QueueLength,
+            ["queue_capacity"] = engine.QueueCapacity,
+        };
+        var result = engine.State switch
+        {
+            EngineState.Loading => HealthCheckResult.Unhealthy($"Model '{engine.ModelId}' is loading.", data: data),
+            EngineState.Faulted => HealthCheckResult.Unhealthy($"Model '{engine.ModelId}' failed to load: {engine.FailureReason}", data: data),
+            EngineState.Stopped => HealthCheckResult.Unhealthy($"Model '{engine.ModelId}' has stopped.", data: data),
+            _ when engine.QueueCapacity > 0 && engine.QueueLength >= DegradedQueueFraction * engine.QueueCapacity =>
+                HealthCheckResult.Degraded($"Model '{engine.ModelId}' queue is {engine.QueueLength}/{engine.QueueCapacity}.", data: data),
+            _ => HealthCheckResult.Healthy($"Model '{engine.ModelId}' is serving.", data: data),
+        };
+        return Task.FromResult(result);
+    }
+}
