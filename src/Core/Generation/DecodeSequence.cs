@@ -1,0 +1,146 @@
+using RecurrentDepth.Caching;
+using static TorchSharp.torch;
+
+namespace RecurrentDepth.Generation;
+
+/// <summary>Where a sequence is in its current model call.</summary>
+public enum SequencePhase
+{
+    /// <summary>Waiting to run the prelude on its pending tokens.</summary>
+    Pending,
+
+    /// <summary>Iterating the recurrent core.</summary>
+    Recurring,
+
+    /// <summary>Done; see <see cref="DecodeSequence.FinishReason"/>.</summary>
+    Finished,
+}
+
+/// <summary>Why a sequence stopped.</summary>
+public enum SequenceFinish
+{
+    /// <summary>Not finished.</summary>
+    None,
+
+    /// <summary>A stop token was generated.</summary>
+    Stop,
+
+    /// <summary>The token budget or the context limit was reached.</summary>
+    Length,
+
+    /// <summary>Removed by the caller.</summary>
+    Cancelled,
+}
+
+/// <summary>
+/// One sequence inside a <see cref="RecurrentDecoder"/>: its cache, its tokens, the per-token compute it spent, and
+/// the state of its current model call. Owned by the decoder's thread.
+/// </summary>
+public sealed class DecodeSequence : IDisposable
+{
+    private readonly List<int> _tokens;
+    private readonly List<GeneratedTokenRecord> _generated = [];
+    private readonly List<Tensor> _stepLogits = [];
+    private readonly List<List<double>> _exitValues = [];
+
+    internal DecodeSequence(int id, SequenceOptions options, SequenceKvCache cache, Generator generator)
+    {
+        Id = id;
+        Options = options;
+        Cache = cache;
+        Generator = generator;
+        _tokens = [.. options.Prompt];
+        PendingTokens = [.. options.Prompt];
+    }
+
+    /// <summary>Decoder-assigned id.</summary>
+    public int Id { get; }
+
+    /// <summary>The options the sequence was admitted with.</summary>
+    public SequenceOptions Options { get; }
+
+    /// <summary>The sequence's key/value cache.</summary>
+    public SequenceKvCache Cache { get; }
+
+    /// <summary>Prompt followed by generated tokens.</summary>
+    public IReadOnlyList<int> Tokens => _tokens;
+
+    /// <summary>Generated tokens with the compute each took.</summary>
+    public IReadOnlyList<GeneratedTokenRecord> Generated => _generated;
+
+    /// <summary>Next-token logits of every call (when <see cref="SequenceOptions.RecordLogits"/>).</summary>
+    public IReadOnlyList<Tensor> StepLogits => _stepLogits;
+
+    /// <summary>Criterion values checked in every call, in step order.</summary>
+    public IReadOnlyList<IReadOnlyList<double>> ExitValues => _exitValues;
+
+    /// <summary>Current phase.</summary>
+    public SequencePhase Phase { get; internal set; } = SequencePhase.Pending;
+
+    /// <summary>Why it finished (None while running).</summary>
+    public SequenceFinish FinishReason { get; internal set; }
+
+    /// <summary>Prompt tokens processed.</summary>
+    public int PromptTokens => Options.Prompt.Count;
+
+    internal Generator Generator { get; }
+
+    internal List<int> PendingTokens { get; set; }
+
+    internal int CallIndex { get; set; }
+
+    internal int Recurrence { get; set; }
+
+    internal int CallMaxSteps { get; set; }
+
+    internal Tensor? Embedded { get; set; }
+
+    internal Tensor? State { get; set; }
+
+    internal Tensor? WarmState { get; set; }
+
+    internal ExitEvaluator? Evaluator { get; set; }
+
+    internal List<double>? CurrentExitValues { get; set; }
+
+    internal void Record(int token, int steps, bool exitedEarly, Tensor? logits)
+    {
+        _tokens.Add(token);
+        _generated.Add(new GeneratedTokenRecord(token, steps, exitedEarly));
+        _exitValues.Add(CurrentExitValues ?? []);
+        if (logits is not null)
+        {
+            _stepLogits.Add(logits);
+        }
+    }
+
+    internal void ClearCall()
+    {
+        Embedded?.Dispose();
+        State?.Dispose();
+        Evaluator?.Dispose();
+        Embedded = null;
+        State = null;
+        Evaluator = null;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        ClearCall();
+        WarmState?.Dispose();
+        foreach (var t in _stepLogits)
+        {
+            t.Dispose();
+        }
+
+        Cache.Dispose();
+        Generator.Dispose();
+    }
+}
+
+/// <summary>A generated token and the latent compute of the call that produced it.</summary>
+/// <param name="TokenId">Vocabulary id.</param>
+/// <param name="Steps">Recurrence steps of that call.</param>
+/// <param name="ExitedEarly">Whether the exit criterion (or a schedule) ended it before the cap.</param>
+public readonly record struct GeneratedTokenRecord(int TokenId, int Steps, bool ExitedEarly);

@@ -1,0 +1,338 @@
+using RecurrentDepth.Caching;
+using RecurrentDepth.Modeling;
+using static TorchSharp.torch;
+
+namespace RecurrentDepth.Generation;
+
+/// <summary>A token the decoder produced in a <see cref="RecurrentDecoder.Step"/>.</summary>
+/// <param name="Sequence">The sequence it belongs to.</param>
+/// <param name="TokenId">Vocabulary id.</param>
+/// <param name="Steps">Recurrence steps the call ran.</param>
+/// <param name="ExitedEarly">Whether the criterion (or schedule) ended the call before the cap.</param>
+public readonly record struct TokenEvent(DecodeSequence Sequence, int TokenId, int Steps, bool ExitedEarly);
+
+/// <summary>
+/// Generates many sequences at once with per-sequence, per-token depth. Each <see cref="Step"/> runs one batched
+/// recurrence over every sequence that is iterating, whatever its depth: a sequence whose token converges reads
+/// out, samples, and starts its next token while the others keep iterating (depth-aware scheduling), so no
+/// sequence waits for the slowest one's depth. With <c>depthAware: false</c> the decoder runs in lock step (all
+/// sequences start each token together), which is what the reference's batched generation does; it exists to
+/// measure the difference. Sequences never see each other's keys (per-sequence caches and masks).
+/// </summary>
+/// <remarks>Not thread-safe: one thread (the engine's) owns a decoder, its model and its caches.</remarks>
+public sealed class RecurrentDecoder : IDisposable
+{
+    private readonly RavenModel _model;
+    private readonly bool _depthAware;
+    private readonly List<DecodeSequence> _sequences = [];
+    private int _nextId;
+
+    /// <summary>Creates a decoder over <paramref name="model"/>.</summary>
+    /// <param name="model">The loaded model; the decoder does not own it.</param>
+    /// <param name="depthAware">Let converged sequences move on without waiting (default true).</param>
+    public RecurrentDecoder(RavenModel model, bool depthAware = true)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        _model = model;
+        _depthAware = depthAware;
+    }
+
+    /// <summary>Sequences admitted and not yet removed (finished ones included until removed).</summary>
+    public IReadOnlyList<DecodeSequence> Sequences => _sequences;
+
+    /// <summary>Batched recurrence-step calls made so far (the unit depth-aware scheduling saves).</summary>
+    public long CoreBatches { get; private set; }
+
+    /// <summary>Recurrence steps summed over sequences (the compute actually needed).</summary>
+    public long SequenceSteps { get; private set; }
+
+    /// <summary>Whether any sequence still has work.</summary>
+    public bool HasWork => _sequences.Any(s => s.Phase != SequencePhase.Finished);
+
+    /// <summary>Admits a sequence; its prompt runs on the next <see cref="Step"/>.</summary>
+    /// <exception cref="ArgumentException">The options are invalid or the prompt is longer than the context.</exception>
+    public DecodeSequence Add(SequenceOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        int limit = ContextLimit(options);
+        if (options.Prompt.Count >= limit)
+        {
+            throw new ArgumentException($"The prompt has {options.Prompt.Count} tokens; the context limit is {limit} (prompt plus at least one generated token).", "prompt");
+        }
+
+        foreach (int token in options.Prompt)
+        {
+            if (token < 0 || token >= _model.Config.VocabSize)
+            {
+                throw new ArgumentException($"Prompt token id {token} is outside the vocabulary [0, {_model.Config.VocabSize}).", "prompt");
+            }
+        }
+
+        var cache = new SequenceKvCache(_model.Config, options.Cache, _model.DType, _model.Device);
+        var sequence = new DecodeSequence(_nextId++, options, cache, new Generator((ulong)options.Seed, CPU));
+        _sequences.Add(sequence);
+        return sequence;
+    }
+
+    /// <summary>Removes a sequence (finished or not) and frees its cache.</summary>
+    public void Remove(DecodeSequence sequence)
+    {
+        ArgumentNullException.ThrowIfNull(sequence);
+        if (_sequences.Remove(sequence))
+        {
+            if (sequence.Phase != SequencePhase.Finished)
+            {
+                sequence.Phase = SequencePhase.Finished;
+                sequence.FinishReason = SequenceFinish.Cancelled;
+            }
+
+            sequence.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Advances every unfinished sequence by one batched recurrence step (starting new model calls first where a
+    /// sequence needs one) and returns the tokens completed in this step.
+    /// </summary>
+    public IReadOnlyList<TokenEvent> Step()
+    {
+        using var grad = no_grad();
+        var events = new List<TokenEvent>();
+        bool anyRecurring = _sequences.Any(s => s.Phase == SequencePhase.Recurring);
+        if (_depthAware || !anyRecurring)
+        {
+            StartCalls(_sequences.Where(s => s.Phase == SequencePhase.Pending).ToList());
+        }
+
+        var recurring = _sequences.Where(s => s.Phase == SequencePhase.Recurring).ToList();
+        // Single-token decode calls share one batch; each multi-token (prefill) call runs on its own.
+        foreach (var group in recurring.GroupBy(s => s.Embedded!.shape[1] == 1 ? -1 : s.Id))
+        {
+            RecurOnce(group.ToList(), events);
+        }
+
+        return events;
+    }
+
+    /// <summary>Runs <see cref="Step"/> until every sequence has finished.</summary>
+    public void RunToCompletion()
+    {
+        while (HasWork)
+        {
+            Step();
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        foreach (var sequence in _sequences)
+        {
+            sequence.Dispose();
+        }
+
+        _sequences.Clear();
+    }
+
+    private int ContextLimit(SequenceOptions options) =>
+        options.MaxContext > 0 ? Math.Min(options.MaxContext, _model.Config.BlockSize) : _model.Config.BlockSize;
+
+    private void StartCalls(List<DecodeSequence> pending)
+    {
+        foreach (var group in pending.GroupBy(s => s.PendingTokens.Count == 1 ? -1 : s.Id))
+        {
+            var rows = group.ToList();
+            using var scope = NewDisposeScope();
+            int length = rows[0].PendingTokens.Count;
+            var ids = tensor(rows.SelectMany(r => r.PendingTokens.Select(t => (long)t)).ToArray(), [rows.Count, length], device: _model.Device);
+            var positions = Positions(rows, length, afterAppend: false);
+            var store = new BatchAttentionStore(rows.Select(r => r.Cache).ToList(), rows.Select(_ => length).ToList());
+            var embedded = _model.RunPrelude(_model.Embed(ids), _model.CreateContext(positions, store));
+            for (int r = 0; r < rows.Count; r++)
+            {
+                var row = rows[r];
+                var e = embedded.narrow(0, r, 1);
+                row.Embedded = e.clone().DetachFromDisposeScope();
+                row.State = InitialStateFor(row, length).DetachFromDisposeScope();
+                row.Recurrence = 0;
+                row.CallMaxSteps = row.Options.StepSchedule?.Invoke(row.CallIndex) ?? row.Options.Depth.MaxSteps;
+                row.Evaluator = row.Options.StepSchedule is null && row.Options.Depth.Criterion != ExitCriterion.None
+                    ? new ExitEvaluator(row.Options.Depth.Criterion, row.Options.Depth.EffectiveThreshold, _model.Config.VocabSize, row.State)
+                    : null;
+                row.CurrentExitValues = [];
+                row.Phase = SequencePhase.Recurring;
+            }
+        }
+    }
+
+    private Tensor InitialStateFor(DecodeSequence row, int count)
+    {
+        if (row.Options.Depth.ContinuousCompute && row.WarmState is not null)
+        {
+            return row.WarmState.clone();
+        }
+
+        int start = row.Cache.Length - count;
+        if (row.Options.InitialStates is { } provider)
+        {
+            var given = provider(start, count);
+            if (!given.shape.SequenceEqual(new long[] { 1, count, _model.Config.NEmbd }))
+            {
+                throw new InvalidOperationException($"The initial-state provider returned shape [{string.Join(", ", given.shape)}] for {count} positions; expected [1, {count}, {_model.Config.NEmbd}].");
+            }
+
+            return given.to(_model.DType, _model.Device);
+        }
+
+        return InitialState.Sample(_model.Config, [1, count, _model.Config.NEmbd], row.Options.Depth.InitScale, row.Generator, _model.DType, _model.Device);
+    }
+
+    // Positions of each row's tokens in this call: (B, S). Before the prelude appends, the new tokens start at the
+    // cache length; afterwards they end there.
+    private Tensor Positions(List<DecodeSequence> rows, int length, bool afterAppend)
+    {
+        var values = new long[rows.Count * length];
+        for (int r = 0; r < rows.Count; r++)
+        {
+            int first = afterAppend ? rows[r].Cache.Length - length : rows[r].Cache.Length;
+            for (int s = 0; s < length; s++)
+            {
+                values[r * length + s] = first + s;
+            }
+        }
+
+        return tensor(values, [rows.Count, length]);
+    }
+
+    private void RecurOnce(List<DecodeSequence> rows, List<TokenEvent> events)
+    {
+        using var scope = NewDisposeScope();
+        int length = (int)rows[0].Embedded!.shape[1];
+        var caches = rows.Select(r => r.Cache).ToList();
+        var lengths = rows.Select(_ => length).ToList();
+        var positions = Positions(rows, length, afterAppend: true);
+        var store = new BatchAttentionStore(caches, lengths, rows.Select(r => r.Recurrence).ToList());
+        var context = _model.CreateContext(positions, store);
+        var next = _model.Iterate(cat(rows.Select(r => r.State!).ToList(), 0), cat(rows.Select(r => r.Embedded!).ToList(), 0), 0, context);
+        CoreBatches++;
+        SequenceSteps += rows.Count;
+
+        var finishing = new List<(int Row, bool Early)>();
+        var checking = new List<int>();
+        for (int r = 0; r < rows.Count; r++)
+        {
+            var row = rows[r];
+            row.State!.Dispose();
+            row.State = next.narrow(0, r, 1).clone().DetachFromDisposeScope();
+            int stepsDone = ++row.Recurrence;
+            if (row.Options.StepSchedule is not null)
+            {
+                if (stepsDone >= row.CallMaxSteps)
+                {
+                    finishing.Add((r, row.CallMaxSteps < row.Options.Depth.MaxSteps));
+                }
+
+                continue;
+            }
+
+            if (row.Evaluator is not null && ShouldCheck(row, stepsDone - 1))
+            {
+                checking.Add(r);
+            }
+            else if (stepsDone >= row.CallMaxSteps)
+            {
+                finishing.Add((r, false));
+            }
+        }
+
+        var logits = new Dictionary<int, Tensor>();
+        var logitRows = checking.Where(r => rows[r].Evaluator!.NeedsLogits).ToList();
+        if (logitRows.Count > 0)
+        {
+            var readout = Readout(rows, logitRows, length);
+            for (int i = 0; i < logitRows.Count; i++)
+            {
+                logits[logitRows[i]] = readout.narrow(0, i, 1);
+            }
+        }
+
+        foreach (int r in checking)
+        {
+            var row = rows[r];
+            var (exit, value) = row.Evaluator!.Check(row.State!, logits.GetValueOrDefault(r));
+            row.CurrentExitValues!.Add(value);
+            if (exit || row.Recurrence >= row.CallMaxSteps)
+            {
+                finishing.Add((r, exit));
+            }
+        }
+
+        var needReadout = finishing.Select(f => f.Row).Where(r => !logits.ContainsKey(r)).ToList();
+        if (needReadout.Count > 0)
+        {
+            var readout = Readout(rows, needReadout, length);
+            for (int i = 0; i < needReadout.Count; i++)
+            {
+                logits[needReadout[i]] = readout.narrow(0, i, 1);
+            }
+        }
+
+        foreach (var (r, early) in finishing.OrderBy(f => f.Row))
+        {
+            Finish(rows[r], logits[r], early, events);
+        }
+    }
+
+    private bool ShouldCheck(DecodeSequence row, int step)
+    {
+        var depth = row.Options.Depth;
+        return step >= depth.MinSteps
+            && (step - depth.MinSteps) % depth.CheckEvery == 0
+            && !(depth.NoExitInPrefill && row.CallIndex == 0);
+    }
+
+    // ln_f → coda → ln_f → head for a subset of rows; returns (n, S, vocab) fp32 logits.
+    private Tensor Readout(List<DecodeSequence> rows, List<int> subset, int length)
+    {
+        var chosen = subset.Select(r => rows[r]).ToList();
+        var store = new BatchAttentionStore(chosen.Select(r => r.Cache).ToList(), chosen.Select(_ => length).ToList());
+        var context = _model.CreateContext(Positions(chosen, length, afterAppend: true), store);
+        var latent = _model.NormalizeLatent(cat(chosen.Select(r => r.State!).ToList(), 0));
+        return _model.Readout(latent, context);
+    }
+
+    private void Finish(DecodeSequence row, Tensor logits, bool exitedEarly, List<TokenEvent> events)
+    {
+        var last = logits[0, -1];
+        int steps = row.Recurrence;
+        int token = TokenSampler.Sample(last, row.Options.Sampling, row.Tokens, row.Generator);
+        if (row.Options.Depth.ContinuousCompute)
+        {
+            // Warm start from the post-ln_f latent of the last position, as the reference's generate_minimal does.
+            row.WarmState?.Dispose();
+            row.WarmState = _model.NormalizeLatent(row.State!.narrow(1, row.State!.shape[1] - 1, 1)).DetachFromDisposeScope();
+        }
+
+        row.Record(token, steps, exitedEarly, row.Options.RecordLogits ? last.clone().cpu().DetachFromDisposeScope() : null);
+        row.ClearCall();
+        row.CallIndex++;
+        events.Add(new TokenEvent(row, token, steps, exitedEarly));
+
+        if (row.Options.StopTokens.Contains(token))
+        {
+            row.Phase = SequencePhase.Finished;
+            row.FinishReason = SequenceFinish.Stop;
+        }
+        else if (row.Generated.Count >= row.Options.MaxNewTokens || row.Cache.Length + 1 > ContextLimit(row.Options))
+        {
+            row.Phase = SequencePhase.Finished;
+            row.FinishReason = SequenceFinish.Length;
+        }
+        else
+        {
+            row.PendingTokens = [token];
+            row.Phase = SequencePhase.Pending;
+        }
+    }
+}
