@@ -48,9 +48,11 @@ public sealed class HuginnTokenizer
                 ?? throw TokenizerFileReader.Invalid(tokenizerPath, $"model.vocab[\"{token}\"]", "holds a character outside the byte-level alphabet");
         }
 
-        // Added tokens are matched in the text before pre-tokenization (as in Hugging Face tokenizers) and decode to their content.
+        // Added tokens are matched in the text before pre-tokenization (as in Hugging Face tokenizers) and decode to
+        // their content. The pre-tokenizer tries them as a regex alternation in dictionary order, so the longest go
+        // first: that gives Hugging Face's leftmost-longest match when one added token is a prefix of another.
         var added = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var token in contents.AddedTokens)
+        foreach (var token in contents.AddedTokens.OrderByDescending(t => t.Content.Length).ThenBy(t => t.Content, StringComparer.Ordinal))
         {
             _idToToken[token.Id] = token.Content;
             _tokenBytes[token.Id] = Encoding.UTF8.GetBytes(token.Content);

@@ -153,6 +153,25 @@ public sealed class HuginnTokenizerTests : IDisposable
     }
 
     [Fact]
+    public void Added_tokens_match_longest_first_and_count_in_the_vocab_size()
+    {
+        var folder = CopyFixture();
+        var json = ReadTokenizerJson(folder);
+        var added = json["added_tokens"]!.AsArray();
+        added.Add(new JsonObject { ["id"] = 512, ["content"] = "zz", ["special"] = false });
+        added.Add(new JsonObject { ["id"] = 513, ["content"] = "zzz", ["special"] = false });
+        WriteTokenizerJson(folder, json);
+
+        var tokenizer = HuginnTokenizer.Load(folder);
+        var ids = tokenizer.Encode("azzzzb");
+
+        Assert.Equal(514, tokenizer.VocabSize);
+        Assert.Equal(513, ids[1]);
+        Assert.Equal("azzzzb", tokenizer.Decode(ids, skipSpecialTokens: true));
+        Assert.False(tokenizer.IsSpecial(513));
+    }
+
+    [Fact]
     public void Missing_tokenizer_json_throws_FileNotFoundException_with_the_path()
     {
         Directory.CreateDirectory(_temp);
