@@ -1,0 +1,189 @@
+using RecurrentDepth.Engine;
+using RecurrentDepth.Generation;
+using RecurrentDepth.Tests.TestSupport;
+using RecurrentDepth.Tokenization;
+
+namespace RecurrentDepth.Tests.Engine;
+
+public sealed class InferenceEngineTests
+{
+    private static EngineOptions Options(int maxBatch = 8, int maxQueue = 64) => new()
+    {
+        ModelPath = FixtureCatalog.Tiny,
+        Device = "cpu",
+        DType = "float32",
+        MaxBatch = maxBatch,
+        MaxQueue = maxQueue,
+    };
+
+    private static GenerationRequest Request(string text, int steps, long seed, int maxTokens = 12, ExitCriterion criterion = ExitCriterion.None) => new()
+    {
+        Messages = [new ChatTurn("user", text)],
+        Depth = new DepthPolicy { MaxSteps = steps, Criterion = criterion, Threshold = criterion == ExitCriterion.None ? null : 5e-4 },
+        Sampling = new SamplingOptions { Temperature = 0.8, TopP = 0.95 },
+        MaxNewTokens = maxTokens,
+        Seed = seed,
+    };
+
+    private static async Task<(string Text, GenerationSummary Summary, List<GeneratedToken> Tokens)> Collect(IInferenceEngine engine, GenerationRequest request, CancellationToken cancellationToken = default)
+    {
+        var text = new System.Text.StringBuilder();
+        var tokens = new List<GeneratedToken>();
+        GenerationSummary? summary = null;
+        await foreach (var update in engine.GenerateAsync(request, cancellationToken))
+        {
+            text.Append(update.TextDelta);
+            if (update.Token is { } token)
+            {
+                tokens.Add(token);
+            }
+
+            summary ??= update.Summary;
+        }
+
+        Assert.NotNull(summary);
+        return (text.ToString(), summary!, tokens);
+    }
+
+    [Fact]
+    public async Task A_chat_request_streams_text_and_reports_the_depth_it_ran()
+    {
+        using var engine = InferenceEngine.Load(Options());
+        var (text, summary, tokens) = await Collect(engine, Request("Hello there", steps: 4, seed: 1));
+
+        Assert.Equal(tokens.Count, summary.OutputTokens);
+        Assert.True(summary.OutputTokens is > 0 and <= 12);
+        Assert.All(tokens, t => Assert.Equal(4, t.Steps));
+        Assert.Equal(4, summary.MaxSteps);
+        Assert.Equal(1.0, summary.CapHitShare);
+        var expectedPrompt = engine.Tokenizer.Encode(engine.Tokenizer.Template.Render([new ChatTurn("user", "Hello there")]));
+        Assert.Equal(expectedPrompt.Count, summary.InputTokens);
+        Assert.Equal(engine.Tokenizer.Decode(tokens.Select(t => t.TokenId), skipSpecialTokens: true), text);
+        Assert.True(summary.EffectiveFlops > 0);
+    }
+
+    [Fact]
+    public async Task Concurrent_seeded_requests_give_exactly_what_each_gives_alone()
+    {
+        var requests = Enumerable.Range(0, 32)
+            .Select(i => Request($"Question {i}: what is {i} plus {i}?", steps: (i % 3) switch { 0 => 4, 1 => 8, _ => 16 }, seed: 100 + i, criterion: i % 2 == 0 ? ExitCriterion.Kl : ExitCriterion.None))
+            .ToList();
+
+        using var alone = InferenceEngine.Load(Options(maxBatch: 1));
+        var expected = new List<string>();
+        foreach (var request in requests)
+        {
+            expected.Add((await Collect(alone, request)).Text);
+        }
+
+        using var shared = InferenceEngine.Load(Options(maxBatch: 8));
+        var together = await Task.WhenAll(requests.Select(r => Collect(shared, r)));
+        Assert.Equal(expected, together.Select(t => t.Text).ToList());
+    }
+
+    [Fact]
+    public async Task Depth_aware_scheduling_needs_fewer_batched_steps_than_lock_step_for_mixed_efforts()
+    {
+        var requests = Enumerable.Range(0, 8)
+            .Select(i => Request($"Task {i}", steps: i % 2 == 0 ? 2 : 24, seed: i, maxTokens: 6) with { Sampling = SamplingOptions.Greedy })
+            .ToList();
+        var model = FixtureCatalog.LoadModel(FixtureCatalog.Tiny);
+        var tokenizer = HuginnTokenizer.Load(FixtureCatalog.Tiny);
+        long Run(bool depthAware, out List<string> texts)
+        {
+            using var engine = new InferenceEngine(model, tokenizer, Options(maxBatch: 4), depthAwareScheduling: depthAware);
+            texts = Task.WhenAll(requests.Select(r => Collect(engine, r))).GetAwaiter().GetResult().Select(t => t.Text).ToList();
+            return engine.CoreBatches;
+        }
+
+        long depthAwareBatches = Run(true, out var depthAwareTexts);
+        long lockStepBatches = Run(false, out var lockStepTexts);
+        model.Dispose();
+
+        Assert.Equal(lockStepTexts, depthAwareTexts);
+        Assert.True(depthAwareBatches < lockStepBatches, $"depth-aware {depthAwareBatches} batched steps, lock-step {lockStepBatches}");
+    }
+
+    [Fact]
+    public async Task Cancelling_mid_generation_stops_the_request_and_the_next_one_succeeds()
+    {
+        using var engine = InferenceEngine.Load(Options());
+        using var cts = new CancellationTokenSource();
+        int received = 0;
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
+        {
+            await foreach (var update in engine.GenerateAsync(Request("Tell me a long story", steps: 32, seed: 3, maxTokens: 200), cts.Token))
+            {
+                if (update.Token is not null && ++received == 2)
+                {
+                    cts.Cancel();
+                }
+            }
+        });
+
+        Assert.Equal(2, received);
+        var (_, summary, _) = await Collect(engine, Request("Next", steps: 2, seed: 4, maxTokens: 3));
+        Assert.Equal(3, summary.OutputTokens);
+        SpinWait.SpinUntil(() => engine.ActiveSequences == 0, TimeSpan.FromSeconds(30));
+        Assert.Equal(0, engine.ActiveSequences);
+        // The cancelled request ran at most 2 tokens plus the step in flight; 200 were asked for.
+        Assert.True(engine.GeneratedTokens <= 2 + 1 + 3, $"{engine.GeneratedTokens} tokens generated in all");
+    }
+
+    [Fact]
+    public async Task A_full_queue_rejects_at_once_with_a_specific_error()
+    {
+        using var engine = InferenceEngine.Load(Options(maxBatch: 1, maxQueue: 1));
+        using var cts = new CancellationTokenSource();
+        var first = engine.GenerateAsync(Request("long", steps: 32, seed: 1, maxTokens: 200), cts.Token).GetAsyncEnumerator(cts.Token);
+        Assert.True(await first.MoveNextAsync()); // admitted and decoding
+        var second = engine.GenerateAsync(Request("queued", steps: 1, seed: 2, maxTokens: 1), cts.Token).GetAsyncEnumerator(cts.Token);
+        var secondFirstMove = second.MoveNextAsync(); // enqueued behind the first (batch of 1)
+        var ex = await Assert.ThrowsAsync<EngineQueueFullException>(async () =>
+        {
+            await foreach (var _ in engine.GenerateAsync(Request("rejected", steps: 1, seed: 3, maxTokens: 1)))
+            {
+            }
+        });
+        Assert.Equal(1, ex.Capacity);
+        Assert.Contains("queue is full", ex.Message, StringComparison.Ordinal);
+        cts.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await secondFirstMove);
+        await first.DisposeAsync();
+        await second.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_bad_request_fails_alone_and_the_engine_keeps_serving()
+    {
+        using var engine = InferenceEngine.Load(Options());
+        var tooLong = new GenerationRequest { PromptTokens = Enumerable.Repeat(5, engine.ModelConfig.BlockSize).ToArray(), MaxNewTokens = 4 };
+        var ex = await Assert.ThrowsAsync<ArgumentException>(async () => await Collect(engine, tooLong));
+        Assert.Contains("context limit", ex.Message, StringComparison.Ordinal);
+
+        var badToken = new GenerationRequest { PromptTokens = [1, 2, engine.ModelConfig.VocabSize + 7], MaxNewTokens = 4 };
+        var tokenError = await Assert.ThrowsAsync<ArgumentException>(async () => await Collect(engine, badToken));
+        Assert.Contains("outside the vocabulary", tokenError.Message, StringComparison.Ordinal);
+
+        var invalid = Request("x", steps: 4, seed: 1) with { Sampling = new SamplingOptions { TopP = 1.5 } };
+        var settingError = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await Collect(engine, invalid));
+        Assert.Equal("top_p", settingError.ParamName);
+
+        var (_, summary, _) = await Collect(engine, Request("still here?", steps: 2, seed: 9, maxTokens: 3));
+        Assert.Equal(3, summary.OutputTokens);
+    }
+
+    [Fact]
+    public async Task Stop_sequences_end_the_response_before_the_stop_text()
+    {
+        using var engine = InferenceEngine.Load(Options());
+        var baseline = await Collect(engine, Request("Say something", steps: 4, seed: 11, maxTokens: 24));
+        Assert.True(baseline.Text.Length >= 4, $"baseline text '{baseline.Text}' is too short to pick a stop sequence from");
+        var stop = baseline.Text.Substring(baseline.Text.Length / 2, 2);
+        int at = baseline.Text.IndexOf(stop, StringComparison.Ordinal);
+
+        var stopped = await Collect(engine, Request("Say something", steps: 4, seed: 11, maxTokens: 24) with { StopSequences = [stop] });
+        Assert.Equal(baseline.Text[..at], stopped.Text);
+        Assert.Equal(FinishReason.Stop, stopped.Summary.FinishReason);
+    }
+}
