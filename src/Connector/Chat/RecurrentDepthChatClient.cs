@@ -14,7 +14,9 @@ namespace RecurrentDepth.SemanticKernel;
 /// Responses carry <see cref="ChatResponse.Usage"/> with the token counts and the latent-compute figures in
 /// <see cref="UsageDetails.AdditionalCounts"/>, and the exact figures in <see cref="ChatResponse.AdditionalProperties"/>
 /// (keys in <see cref="RecurrenceMetadataKeys"/>). Streaming and non-streaming responses carry the same text and usage:
-/// <see cref="GetResponseAsync"/> aggregates the stream. Tools are not supported and are ignored.
+/// <see cref="GetResponseAsync"/> aggregates the stream. When streaming, the last update carries the usage (as
+/// <see cref="UsageContent"/>), the finish reason and the figures in its <see cref="ChatResponseUpdate.AdditionalProperties"/>.
+/// Tools are not supported and are ignored.
 /// </remarks>
 public sealed class RecurrentDepthChatClient : IChatClient
 {
@@ -37,8 +39,23 @@ public sealed class RecurrentDepthChatClient : IChatClient
     /// <exception cref="EngineQueueFullException">The engine's queue is full and effort fallback is off or exhausted.</exception>
     /// <exception cref="ModelNotReadyException">The model is loading, failed to load, or stopped.</exception>
     /// <exception cref="TimeoutException">A deadline of <see cref="RecurrentDepthOptions"/> passed.</exception>
-    public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
-        GetStreamingResponseAsync(messages, options, cancellationToken).ToChatResponseAsync(cancellationToken);
+    public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var updates = new List<ChatResponseUpdate>();
+        await foreach (var update in GetStreamingResponseAsync(messages, options, cancellationToken).ConfigureAwait(false))
+        {
+            updates.Add(update);
+        }
+
+        var response = updates.ToChatResponse();
+        if (updates.Count > 0 && updates[^1].AdditionalProperties is { } figures)
+        {
+            // The figures describe the whole response, so they belong on it (aggregation keeps them per message).
+            response.AdditionalProperties = new AdditionalPropertiesDictionary(figures);
+        }
+
+        return response;
+    }
 
     /// <inheritdoc />
     /// <exception cref="ArgumentException">A setting is invalid; <see cref="ArgumentException.ParamName"/> is its snake_case name.</exception>

@@ -63,6 +63,6 @@ public sealed class LatentReasoningPlugin
             ? $", fell back {levels} level(s) ({figures.GetValueOrDefault(RecurrenceMetadataKeys.FallbackReason)})"
             : "";
         return string.Create(CultureInfo.InvariantCulture,
-            $"[latent reasoning: {effort}mean {Number(RecurrenceMetadataKeys.MeanSteps):0.#} steps/token, max {Number(RecurrenceMetadataKeys.MaxSteps)} of cap {Number(RecurrenceMetadataKeys.AppliedMaxSteps)}, {Number(RecurrenceMetadataKeys.CapHitShare):P0} of tokens hit the cap{fallback}]");
+            $"[latent reasoning: {effort}mean {Number(RecurrenceMetadataKeys.MeanSteps):0.#} steps/token, max {Number(RecurrenceMetadataKeys.MaxSteps)} of cap {Number(RecurrenceMetadataKeys.AppliedMaxSteps)}, {Number(RecurrenceMetadataKeys.CapHitShare) * 100:0}% of tokens hit the cap{fallback}]");
     }
 }
