@@ -61,9 +61,9 @@ internal sealed class RecurrentDepthOptionsValidator : IValidateOptions<Recurren
             failures.Add($"{S}:FirstTokenTimeout must be positive or infinite; got {first}.");
         }
 
-        if (options.EffortFallbackDelay < TimeSpan.Zero)
+        if (options.EffortFallbackDelay < TimeSpan.Zero || options.EffortFallbackDelay > TimeSpan.FromDays(1))
         {
-            failures.Add($"{S}:EffortFallbackDelay must be zero or positive; got {options.EffortFallbackDelay}.");
+            failures.Add($"{S}:EffortFallbackDelay must be between zero and one day; got {options.EffortFallbackDelay}.");
         }
 
         try
