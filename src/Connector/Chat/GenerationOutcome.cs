@@ -1,0 +1,97 @@
+using Microsoft.Extensions.AI;
+using RecurrentDepth.Engine;
+using RecurrentDepth.Generation;
+using K = RecurrentDepth.SemanticKernel.RecurrenceMetadataKeys;
+
+namespace RecurrentDepth.SemanticKernel;
+
+/// <summary>How a request ended: the engine's summary plus what the connector did (fallback), in the shapes users read.</summary>
+internal sealed record GenerationOutcome(
+    GenerationSummary Summary,
+    RequestPlan Plan,
+    ThinkingEffort? AppliedEffort,
+    int FallbackLevels,
+    string? FallbackReason,
+    string ModelId)
+{
+    public DepthPolicy Applied => Summary.Depth;
+
+    public long TotalSteps => (long)Math.Round(Summary.MeanSteps * Summary.OutputTokens);
+
+    public long CapHitTokens => (long)Math.Round(Summary.CapHitShare * Summary.OutputTokens);
+
+    public string FinishReasonText => Summary.FinishReason switch
+    {
+        Engine.FinishReason.Stop => "stop",
+        Engine.FinishReason.Length => "length",
+        _ => "cancelled",
+    };
+
+    public ChatFinishReason ChatFinishReason => Summary.FinishReason switch
+    {
+        Engine.FinishReason.Stop => ChatFinishReason.Stop,
+        Engine.FinishReason.Length => ChatFinishReason.Length,
+        _ => new ChatFinishReason("cancelled"),
+    };
+
+    public string DepthSourceText => Plan.Source switch
+    {
+        DepthSource.RecurrenceSteps => "recurrence_steps",
+        DepthSource.ThinkingEffort => "thinking_effort",
+        DepthSource.ReasoningEffort => "reasoning_effort",
+        _ => "default",
+    };
+
+    public UsageDetails ToUsage() => new()
+    {
+        InputTokenCount = Summary.InputTokens,
+        OutputTokenCount = Summary.OutputTokens,
+        TotalTokenCount = Summary.InputTokens + Summary.OutputTokens,
+        AdditionalCounts = new AdditionalPropertiesDictionary<long>
+        {
+            [K.TotalSteps] = TotalSteps,
+            [K.MeanStepsX1000] = (long)Math.Round(Summary.MeanSteps * 1000),
+            [K.MaxSteps] = Summary.MaxSteps,
+            [K.CapHitTokens] = CapHitTokens,
+            [K.CapHitShareX1000] = (long)Math.Round(Summary.CapHitShare * 1000),
+            [K.EffectiveFlops] = (long)Math.Round(Summary.EffectiveFlops),
+            [K.AppliedMaxSteps] = Applied.MaxSteps,
+            [K.AppliedMinSteps] = Applied.MinSteps,
+            [K.RequestedMaxSteps] = Plan.Request.Depth.MaxSteps,
+            [K.FallbackLevels] = FallbackLevels,
+        },
+    };
+
+    /// <summary>The exact figures (doubles and strings) for MEAI AdditionalProperties and SK metadata.</summary>
+    public Dictionary<string, object?> ToFigures()
+    {
+        var figures = new Dictionary<string, object?>
+        {
+            [K.MeanSteps] = Summary.MeanSteps,
+            [K.MaxSteps] = Summary.MaxSteps,
+            [K.TotalSteps] = TotalSteps,
+            [K.CapHitShare] = Summary.CapHitShare,
+            [K.CapHitTokens] = CapHitTokens,
+            [K.EffectiveFlops] = Summary.EffectiveFlops,
+            [K.AppliedMaxSteps] = Applied.MaxSteps,
+            [K.AppliedMinSteps] = Applied.MinSteps,
+            [K.RequestedMaxSteps] = Plan.Request.Depth.MaxSteps,
+            [K.ExitCriterion] = Applied.Criterion.ToReferenceName(),
+            [K.ExitThreshold] = Applied.Criterion == ExitCriterion.None ? null : Applied.EffectiveThreshold,
+            [K.DepthSource] = DepthSourceText,
+            [K.FallbackLevels] = FallbackLevels,
+            [K.TokensPerSecond] = Summary.TokensPerSecond,
+        };
+        if (AppliedEffort is { } effort)
+        {
+            figures[K.ThinkingEffort] = ThinkingEffortNames.ToSettingValue(effort);
+        }
+
+        if (FallbackReason is not null)
+        {
+            figures[K.FallbackReason] = FallbackReason;
+        }
+
+        return figures;
+    }
+}
