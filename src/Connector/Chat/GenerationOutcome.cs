@@ -16,9 +16,9 @@ internal sealed record GenerationOutcome(
 {
     public DepthPolicy Applied => Summary.Depth;
 
-    public long TotalSteps => (long)Math.Round(Summary.MeanSteps * Summary.OutputTokens);
+    public long TotalSteps => Summary.TotalSteps;
 
-    public long CapHitTokens => (long)Math.Round(Summary.CapHitShare * Summary.OutputTokens);
+    public long CapHitTokens => Summary.CapHitTokens;
 
     public string FinishReasonText => Summary.FinishReason switch
     {

@@ -39,14 +39,20 @@ public sealed record GenerationSummary
     /// <summary>Generated tokens.</summary>
     public required int OutputTokens { get; init; }
 
+    /// <summary>Recurrence steps summed over generated tokens (each token counts the steps of the call that produced it).</summary>
+    public required long TotalSteps { get; init; }
+
+    /// <summary>Generated tokens that ran to the step cap without the exit criterion firing.</summary>
+    public required int CapHitTokens { get; init; }
+
     /// <summary>Mean recurrence steps per generated token.</summary>
-    public required double MeanSteps { get; init; }
+    public double MeanSteps => OutputTokens == 0 ? 0 : (double)TotalSteps / OutputTokens;
 
     /// <summary>Most recurrence steps any generated token ran.</summary>
     public required int MaxSteps { get; init; }
 
     /// <summary>Share (0..1) of generated tokens that hit the step cap without the criterion firing; 1 for fixed depth.</summary>
-    public required double CapHitShare { get; init; }
+    public double CapHitShare => OutputTokens == 0 ? 0 : (double)CapHitTokens / OutputTokens;
 
     /// <summary>Approximate forward FLOPs spent on the whole response (prompt and generated tokens).</summary>
     public required double EffectiveFlops { get; init; }

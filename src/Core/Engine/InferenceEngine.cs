@@ -362,9 +362,9 @@ public sealed class InferenceEngine : IInferenceEngine, IDisposable
         {
             InputTokens = sequence.PromptTokens,
             OutputTokens = generated.Count,
-            MeanSteps = generated.Count == 0 ? 0 : generated.Average(g => g.Steps),
+            TotalSteps = generated.Sum(g => (long)g.Steps),
             MaxSteps = generated.Count == 0 ? 0 : generated.Max(g => g.Steps),
-            CapHitShare = generated.Count == 0 ? 0 : generated.Count(g => !g.ExitedEarly) / (double)generated.Count,
+            CapHitTokens = generated.Count(g => !g.ExitedEarly),
             EffectiveFlops = EffectiveFlops(sequence),
             FinishReason = reason,
             Elapsed = work.Clock.Elapsed,

@@ -90,9 +90,9 @@ internal sealed class FakeInferenceEngine(string modelId = "huginn-fake") : IInf
         {
             InputTokens = input,
             OutputTokens = count,
-            MeanSteps = steps.Average(),
+            TotalSteps = steps.Sum(),
             MaxSteps = steps.Max(),
-            CapHitShare = (double)capHits / count,
+            CapHitTokens = capHits,
             EffectiveFlops = (steps.Sum() + input * request.Depth.MaxSteps) * FlopsPerStep,
             FinishReason = count < Words.Length ? FinishReason.Length : FinishReason.Stop,
             Elapsed = TimeSpan.FromMilliseconds(100),
