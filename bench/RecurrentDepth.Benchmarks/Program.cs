@@ -1,1 +1,40 @@
-System.Console.WriteLine("RecurrentDepth.Benchmarks: coming.");
+using RecurrentDepth.Benchmarks;
+using RecurrentDepth.Benchmarks.Harness;
+
+// Usage: RecurrentDepth.Benchmarks <benchmark> [--threads N] [--smoke] [--runs N] [--warmup N]
+// One class per benchmark; add new ones (decode, effort) to this table.
+var benchmarks = new Dictionary<string, Func<IBenchmark>>(StringComparer.OrdinalIgnoreCase)
+{
+    ["forward"] = () => new ForwardBenchmark(),
+};
+
+if (args.Length == 0 || args[0] is "-h" or "--help" || !benchmarks.TryGetValue(args[0], out var create))
+{
+    Console.Error.WriteLine("Usage: RecurrentDepth.Benchmarks <benchmark> [options]");
+    Console.Error.WriteLine();
+    Console.Error.WriteLine("Benchmarks:");
+    foreach (var (name, factory) in benchmarks)
+    {
+        Console.Error.WriteLine($"  {name,-10} {factory().Description}");
+    }
+
+    Console.Error.WriteLine();
+    Console.Error.WriteLine(BenchmarkOptions.Help);
+    return args.Length == 0 || args[0] is "-h" or "--help" ? 0 : 2;
+}
+
+BenchmarkOptions options;
+try
+{
+    options = BenchmarkOptions.Parse(args.AsSpan(1));
+}
+catch (ArgumentException ex)
+{
+    Console.Error.WriteLine(ex.Message);
+    Console.Error.WriteLine(BenchmarkOptions.Help);
+    return 2;
+}
+
+options.Apply();
+Console.WriteLine(MachineInfo.Describe(options));
+return create().Run(options);

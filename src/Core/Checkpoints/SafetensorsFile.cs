@@ -98,6 +98,10 @@ public sealed class SafetensorsFile : IDisposable
     /// Reads a tensor as stored (same dtype and shape) on the CPU. The result is a private mapping of the file where
     /// the offset allows; the caller owns it and should dispose it (or convert it, which copies).
     /// </summary>
+    /// <remarks>
+    /// Reads of the same dtype from one instance share one private mapping, so writing into a result in place is
+    /// visible to later reads from this instance (never to the file). Clone a tensor before modifying it.
+    /// </remarks>
     /// <param name="name">The tensor's key.</param>
     /// <exception cref="KeyNotFoundException">No tensor of that name is in this file.</exception>
     public Tensor Read(string name)

@@ -143,7 +143,8 @@ public static class ModelLoader
 
         using var scope = NewDisposeScope();
         var stored = file.Read(LmHeadKey).to(wte.dtype, wte.device);
-        if (!stored.equal(wte).item<bool>())
+        // Tensor.equal is element-wise in TorchSharp (torch.eq), so reduce it: every element must match.
+        if (!stored.eq(wte).all().item<bool>())
         {
             double diff = (stored.to(ScalarType.Float32) - wte.to(ScalarType.Float32)).abs().max().item<float>();
             throw new InvalidDataException(

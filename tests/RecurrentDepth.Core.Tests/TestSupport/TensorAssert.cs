@@ -14,6 +14,13 @@ public static class TensorAssert
         return (expected.to(ScalarType.Float64) - actual.to(ScalarType.Float64).cpu()).abs().max().item<double>();
     }
 
+    /// <summary>Same shape and every element equal (TorchSharp's Tensor.equal is element-wise, so it cannot say this).</summary>
+    public static bool Identical(Tensor a, Tensor b)
+    {
+        using var scope = NewDisposeScope();
+        return a.shape.SequenceEqual(b.shape) && a.eq(b).all().item<bool>();
+    }
+
     public static void Close(Tensor expected, Tensor actual, double atol, string what)
     {
         double err = MaxAbsError(expected, actual, what);
