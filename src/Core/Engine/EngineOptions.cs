@@ -32,7 +32,10 @@ public sealed record EngineOptions
     /// <summary>Torch intra-op threads on CPU; 0 (default) leaves libtorch's choice.</summary>
     public int Threads { get; init; }
 
-    /// <summary>Checks every field; throws <see cref="ArgumentException"/> naming the option.</summary>
+    /// <summary>
+    /// Checks every field's form; throws <see cref="ArgumentException"/> naming the option. Whether the device is
+    /// present is checked when the model loads (this method touches no native library).
+    /// </summary>
     public EngineOptions Validate()
     {
         if (string.IsNullOrWhiteSpace(ModelPath))
@@ -61,7 +64,15 @@ public sealed record EngineOptions
         }
 
         _ = Caching.CacheStrategy.Parse(CacheStrategy, "RecurrentDepth:CacheStrategy");
-        _ = Devices.ComputeDevice.Resolve(Device);
+        if (!Devices.ComputeDevice.IsValidSpec(Device))
+        {
+            throw new ArgumentException($"RecurrentDepth:Device '{Device}' is not valid; expected \"auto\", \"cpu\", \"cuda\" or \"cuda:N\".", nameof(Device));
+        }
+
+        if (!Devices.ComputeDevice.IsValidDType(DType))
+        {
+            throw new ArgumentException($"RecurrentDepth:DType '{DType}' is not valid; expected \"auto\", \"float32\", \"bfloat16\" or \"float16\".", nameof(DType));
+        }
         return this;
     }
 }
