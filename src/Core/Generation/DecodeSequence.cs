@@ -89,6 +89,12 @@ public sealed class DecodeSequence : IDisposable
 
     internal int CallIndex { get; set; }
 
+    // Real (unpadded) tokens in the current call; the call's tensors may be right-padded to share a batch.
+    internal int CallLength { get; set; }
+
+    // Calls that started together share a batch while they recur: −1 for single-token decode calls.
+    internal int Cohort { get; set; } = -1;
+
     internal int Recurrence { get; set; }
 
     internal int CallMaxSteps { get; set; }

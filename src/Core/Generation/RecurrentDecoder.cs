@@ -17,7 +17,9 @@ public readonly record struct TokenEvent(DecodeSequence Sequence, int TokenId, i
 /// out, samples, and starts its next token while the others keep iterating (depth-aware scheduling), so no
 /// sequence waits for the slowest one's depth. With <c>depthAware: false</c> the decoder runs in lock step (all
 /// sequences start each token together), which is what the reference's batched generation does; it exists to
-/// measure the difference. Sequences never see each other's keys (per-sequence caches and masks).
+/// measure the difference. Prompts admitted together share one right-padded batch with per-row positions and a
+/// padding mask; sequences never see each other's keys (per-sequence caches and masks), so a batch gives the same
+/// tokens as running each sequence alone.
 /// </summary>
 /// <remarks>Not thread-safe: one thread (the engine's) owns a decoder, its model and its caches.</remarks>
 public sealed class RecurrentDecoder : IDisposable
@@ -26,6 +28,7 @@ public sealed class RecurrentDecoder : IDisposable
     private readonly bool _depthAware;
     private readonly List<DecodeSequence> _sequences = [];
     private int _nextId;
+    private int _nextCohort;
 
     /// <summary>Creates a decoder over <paramref name="model"/>.</summary>
     /// <param name="model">The loaded model; the decoder does not own it.</param>
@@ -106,8 +109,8 @@ public sealed class RecurrentDecoder : IDisposable
         }
 
         var recurring = _sequences.Where(s => s.Phase == SequencePhase.Recurring).ToList();
-        // Single-token decode calls share one batch; each multi-token (prefill) call runs on its own.
-        foreach (var group in recurring.GroupBy(s => s.Embedded!.shape[1] == 1 ? -1 : s.Id))
+        // Single-token decode calls share one batch; prompts that started together share another (right-padded).
+        foreach (var group in recurring.GroupBy(s => s.Cohort))
         {
             RecurOnce(group.ToList(), events);
         }
@@ -140,26 +143,39 @@ public sealed class RecurrentDecoder : IDisposable
 
     private void StartCalls(List<DecodeSequence> pending)
     {
-        foreach (var group in pending.GroupBy(s => s.PendingTokens.Count == 1 ? -1 : s.Id))
+        foreach (var group in pending.GroupBy(s => s.PendingTokens.Count == 1))
         {
             var rows = group.ToList();
+            int cohort = group.Key ? -1 : _nextCohort++;
             using var scope = NewDisposeScope();
-            int length = rows[0].PendingTokens.Count;
-            var ids = tensor(rows.SelectMany(r => r.PendingTokens.Select(t => (long)t)).ToArray(), [rows.Count, length], device: _model.Device);
-            var positions = Positions(rows, length, afterAppend: false);
-            var store = new BatchAttentionStore(rows.Select(r => r.Cache).ToList(), rows.Select(_ => length).ToList());
+            int padded = rows.Max(r => r.PendingTokens.Count);
+            foreach (var row in rows)
+            {
+                row.CallLength = row.PendingTokens.Count;
+                row.Cohort = cohort;
+            }
+
+            // Right padding repeats each row's last token; padded positions are masked out and never stored.
+            var ids = tensor(
+                rows.SelectMany(r => Enumerable.Range(0, padded).Select(i => (long)r.PendingTokens[Math.Min(i, r.CallLength - 1)])).ToArray(),
+                [rows.Count, padded],
+                device: _model.Device);
+            var positions = Positions(rows, padded, afterAppend: false);
+            var store = new BatchAttentionStore(rows.Select(r => r.Cache).ToList(), rows.Select(r => r.CallLength).ToList());
             var embedded = _model.RunPrelude(_model.Embed(ids), _model.CreateContext(positions, store));
             for (int r = 0; r < rows.Count; r++)
             {
                 var row = rows[r];
-                var e = embedded.narrow(0, r, 1);
-                row.Embedded = e.clone().DetachFromDisposeScope();
-                row.State = InitialStateFor(row, length).DetachFromDisposeScope();
+                row.Embedded = embedded.narrow(0, r, 1).clone().DetachFromDisposeScope();
+                var initial = InitialStateFor(row, row.CallLength);
                 row.Recurrence = 0;
                 row.CallMaxSteps = row.Options.StepSchedule?.Invoke(row.CallIndex) ?? row.Options.Depth.MaxSteps;
                 row.Evaluator = row.Options.StepSchedule is null && row.Options.Depth.Criterion != ExitCriterion.None
-                    ? new ExitEvaluator(row.Options.Depth.Criterion, row.Options.Depth.EffectiveThreshold, _model.Config.VocabSize, row.State)
+                    ? new ExitEvaluator(row.Options.Depth.Criterion, row.Options.Depth.EffectiveThreshold, _model.Config.VocabSize, initial)
                     : null;
+                row.State = (padded > row.CallLength
+                    ? cat([initial, zeros([1, padded - row.CallLength, _model.Config.NEmbd], _model.DType, _model.Device)], 1)
+                    : initial).DetachFromDisposeScope();
                 row.CurrentExitValues = [];
                 row.Phase = SequencePhase.Recurring;
             }
@@ -188,21 +204,22 @@ public sealed class RecurrentDecoder : IDisposable
         return InitialState.Sample(_model.Config, [1, count, _model.Config.NEmbd], row.Options.Depth.InitScale, row.Generator, _model.DType, _model.Device);
     }
 
-    // Positions of each row's tokens in this call: (B, S). Before the prelude appends, the new tokens start at the
-    // cache length; afterwards they end there.
-    private Tensor Positions(List<DecodeSequence> rows, int length, bool afterAppend)
+    // Positions of each row's tokens in this call, (B, padded): before the prelude appends, the new tokens start at
+    // the cache length; afterwards they end there. Padding repeats the row's last position.
+    private static Tensor Positions(List<DecodeSequence> rows, int padded, bool afterAppend)
     {
-        var values = new long[rows.Count * length];
+        var values = new long[rows.Count * padded];
         for (int r = 0; r < rows.Count; r++)
         {
-            int first = afterAppend ? rows[r].Cache.Length - length : rows[r].Cache.Length;
-            for (int s = 0; s < length; s++)
+            int count = rows[r].CallLength;
+            int first = afterAppend ? rows[r].Cache.Length - count : rows[r].Cache.Length;
+            for (int s = 0; s < padded; s++)
             {
-                values[r * length + s] = first + s;
+                values[r * padded + s] = first + Math.Min(s, count - 1);
             }
         }
 
-        return tensor(values, [rows.Count, length]);
+        return tensor(values, [rows.Count, padded]);
     }
 
     private void RecurOnce(List<DecodeSequence> rows, List<TokenEvent> events)
@@ -210,7 +227,7 @@ public sealed class RecurrentDecoder : IDisposable
         using var scope = NewDisposeScope();
         int length = (int)rows[0].Embedded!.shape[1];
         var caches = rows.Select(r => r.Cache).ToList();
-        var lengths = rows.Select(_ => length).ToList();
+        var lengths = rows.Select(r => r.CallLength).ToList();
         var positions = Positions(rows, length, afterAppend: true);
         var store = new BatchAttentionStore(caches, lengths, rows.Select(r => r.Recurrence).ToList());
         var context = _model.CreateContext(positions, store);
@@ -260,7 +277,7 @@ public sealed class RecurrentDecoder : IDisposable
         foreach (int r in checking)
         {
             var row = rows[r];
-            var (exit, value) = row.Evaluator!.Check(row.State!, logits.GetValueOrDefault(r));
+            var (exit, value) = row.Evaluator!.Check(row.State!.narrow(1, 0, row.CallLength), logits.GetValueOrDefault(r)?.narrow(1, 0, row.CallLength));
             row.CurrentExitValues!.Add(value);
             if (exit || row.Recurrence >= row.CallMaxSteps)
             {
@@ -296,7 +313,7 @@ public sealed class RecurrentDecoder : IDisposable
     private Tensor Readout(List<DecodeSequence> rows, List<int> subset, int length)
     {
         var chosen = subset.Select(r => rows[r]).ToList();
-        var store = new BatchAttentionStore(chosen.Select(r => r.Cache).ToList(), chosen.Select(_ => length).ToList());
+        var store = new BatchAttentionStore(chosen.Select(r => r.Cache).ToList(), chosen.Select(r => r.CallLength).ToList());
         var context = _model.CreateContext(Positions(chosen, length, afterAppend: true), store);
         var latent = _model.NormalizeLatent(cat(chosen.Select(r => r.State!).ToList(), 0));
         return _model.Readout(latent, context);
@@ -304,14 +321,14 @@ public sealed class RecurrentDecoder : IDisposable
 
     private void Finish(DecodeSequence row, Tensor logits, bool exitedEarly, List<TokenEvent> events)
     {
-        var last = logits[0, -1];
+        var last = logits[0, row.CallLength - 1];
         int steps = row.Recurrence;
         int token = TokenSampler.Sample(last, row.Options.Sampling, row.Tokens, row.Generator);
         if (row.Options.Depth.ContinuousCompute)
         {
             // Warm start from the post-ln_f latent of the last position, as the reference's generate_minimal does.
             row.WarmState?.Dispose();
-            row.WarmState = _model.NormalizeLatent(row.State!.narrow(1, row.State!.shape[1] - 1, 1)).DetachFromDisposeScope();
+            row.WarmState = _model.NormalizeLatent(row.State!.narrow(1, row.CallLength - 1, 1)).DetachFromDisposeScope();
         }
 
         row.Record(token, steps, exitedEarly, row.Options.RecordLogits ? last.clone().cpu().DetachFromDisposeScope() : null);
