@@ -43,6 +43,39 @@ public sealed class ChunkedPrefillTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Two_sequences_chunked_together_at_different_cache_lengths_match_their_single_passes()
+    {
+        // Second chunks of two prompts (after 8 and 5 cached tokens) share one call: keys are padded to the longer
+        // row and each row gets its own bottom-right causal mask.
+        using var model = FixtureCatalog.LoadModel(FixtureCatalog.Tiny);
+        using var grad = no_grad();
+        using var scope = NewDisposeScope();
+        long[] other = [90, 14, 260, 3, 77, 199, 45, 8, 300];
+        var idsA = tensor(Prompt, [1, Prompt.Length]);
+        var idsB = tensor(other, [1, other.Length]);
+        var s0A = RandomS0(model, Prompt.Length);
+        var s0B = RandomS0(model, other.Length).flip(1);
+        using var singleA = model.Forward(idsA, Steps, initialState: s0A);
+        using var singleB = model.Forward(idsB, Steps, initialState: s0B);
+
+        using var cacheA = new SequenceKvCache(model.Config, CacheStrategy.Full, model.DType, model.Device);
+        using var cacheB = new SequenceKvCache(model.Config, CacheStrategy.Full, model.DType, model.Device);
+        using var firstA = RunChunk(model, cacheA, idsA, s0A, start: 0, count: 8);
+        using var firstB = RunChunk(model, cacheB, idsB, s0B, start: 0, count: 5);
+
+        var ids = cat([idsA.narrow(1, 8, 4), idsB.narrow(1, 5, 4)], 0);
+        var s0 = cat([s0A.narrow(1, 8, 4), s0B.narrow(1, 5, 4)], 0);
+        var positions = stack([arange(8, 12, ScalarType.Int64), arange(5, 9, ScalarType.Int64)]);
+        var store = new BatchAttentionStore([cacheA, cacheB], [4, 4]);
+        using var together = model.Forward(ids, Steps, initialState: s0, positions: positions, cache: store);
+
+        double errA = TensorAssert.MaxAbsError(singleA.Logits.narrow(1, 8, 4), together.Logits.narrow(0, 0, 1), "row A positions 8..11");
+        double errB = TensorAssert.MaxAbsError(singleB.Logits.narrow(1, 5, 4), together.Logits.narrow(0, 1, 1), "row B positions 5..8");
+        output.WriteLine($"two rows chunked together: max abs logit error {errA:G3} (A), {errB:G3} (B)");
+        Assert.True(errA <= LogitAtol && errB <= LogitAtol, $"max abs logit errors {errA:G3} (A), {errB:G3} (B) exceed {LogitAtol}.");
+    }
+
+    [Fact]
     public void Truncate_forgets_the_last_positions_and_a_rerun_reproduces_them()
     {
         using var model = FixtureCatalog.LoadModel(FixtureCatalog.Tiny);

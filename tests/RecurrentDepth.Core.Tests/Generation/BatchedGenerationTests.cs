@@ -1,3 +1,4 @@
+using RecurrentDepth.Caching;
 using RecurrentDepth.Generation;
 using RecurrentDepth.Modeling;
 using RecurrentDepth.Tests.TestSupport;
@@ -27,11 +28,17 @@ public sealed class BatchedGenerationTests(ITestOutputHelper output)
         Options(7, seed: 14, DepthPolicy.Fixed(8), maxNew: 10, Nucleus),
     ];
 
-    [Fact]
-    public void Batched_generation_gives_each_sequence_the_tokens_and_steps_it_gets_alone()
+    // full: early-exited tokens leave holes that later tokens skip (masked key positions); latest-m4 fills them from
+    // each token's last recurrence; latest-m4-compress-s16 does so in a 16-slot ring.
+    [Theory]
+    [InlineData("full")]
+    [InlineData("latest-m4")]
+    [InlineData("latest-m4-compress-s16")]
+    public void Batched_generation_gives_each_sequence_the_tokens_and_steps_it_gets_alone(string cache)
     {
         using var model = FixtureCatalog.LoadModel(FixtureCatalog.Tiny);
-        var workload = MixedWorkload();
+        var strategy = CacheStrategy.Parse(cache);
+        var workload = MixedWorkload().Select(o => o with { Cache = strategy }).ToArray();
         var alone = workload.Select(o => RunAlone(model, o)).ToList();
 
         using var decoder = new RecurrentDecoder(model);
@@ -40,7 +47,7 @@ public sealed class BatchedGenerationTests(ITestOutputHelper output)
 
         for (int i = 0; i < workload.Length; i++)
         {
-            AssertSameRun(alone[i], batched[i], $"sequence {i} (prompt {workload[i].Prompt.Count})");
+            AssertSameRun(alone[i], batched[i], $"{cache}: sequence {i} (prompt {workload[i].Prompt.Count})");
         }
 
         Assert.Contains(batched[2].Generated, g => g.ExitedEarly);
