@@ -8,6 +8,12 @@ var benchmarks = new Dictionary<string, Func<IBenchmark>>(StringComparer.Ordinal
     ["forward"] = () => new ForwardBenchmark(),
 };
 
+// Decode has its own options (--tokens N, --repeats N, --model DIR) and always runs with one torch thread.
+if (args.Length > 0 && args[0].Equals("decode", StringComparison.OrdinalIgnoreCase))
+{
+    return DecodeBenchmark.Run(args[1..]);
+}
+
 if (args.Length == 0 || args[0] is "-h" or "--help" || !benchmarks.TryGetValue(args[0], out var create))
 {
     Console.Error.WriteLine("Usage: RecurrentDepth.Benchmarks <benchmark> [options]");
@@ -18,6 +24,7 @@ if (args.Length == 0 || args[0] is "-h" or "--help" || !benchmarks.TryGetValue(a
         Console.Error.WriteLine($"  {name,-10} {factory().Description}");
     }
 
+    Console.Error.WriteLine($"  {"decode",-10} decode tokens/s, KV bytes/token, batching and context scaling (--tokens N --repeats N --model DIR)");
     Console.Error.WriteLine();
     Console.Error.WriteLine(BenchmarkOptions.Help);
     return args.Length == 0 || args[0] is "-h" or "--help" ? 0 : 2;

@@ -57,7 +57,7 @@ public sealed partial record CacheStrategy(CacheLookup Lookup, CacheCompression 
     /// <summary>Recommended with early exit: fill holes from each token's latest recurrence.</summary>
     public static CacheStrategy Latest { get; } = new(CacheLookup.Latest);
 
-    [GeneratedRegex(@"^(?:(?<lookup>full|skip|latest-m4|available-m4|always-last-m4)(?:-|$))?(?:compress-(?:(?<kind>[sr])(?<n>\d+)|(?<anchor>anchor)))?$")]
+    [GeneratedRegex(@"^(?:(?<lookup>full|skip|latest-m4|available-m4|always-last-m4)(?:-(?=compress-)|$))?(?:compress-(?:(?<kind>[sr])(?<n>\d+)|(?<anchor>anchor)))?$")]
     private static partial Regex Pattern();
 
     /// <summary>Parses a reference strategy string.</summary>
@@ -89,10 +89,9 @@ public sealed partial record CacheStrategy(CacheLookup Lookup, CacheCompression 
 
         if (m.Groups["kind"].Success)
         {
-            int n = int.Parse(m.Groups["n"].Value, CultureInfo.InvariantCulture);
-            if (n < 1)
+            if (!int.TryParse(m.Groups["n"].Value, NumberStyles.None, CultureInfo.InvariantCulture, out int n) || n < 1)
             {
-                throw new ArgumentException($"Cache strategy '{text}': the compression size must be at least 1.", paramName);
+                throw new ArgumentException($"Cache strategy '{text}': the compression size must be a whole number from 1 to {int.MaxValue}.", paramName);
             }
 
             return new CacheStrategy(lookup, m.Groups["kind"].Value == "s" ? CacheCompression.Ring : CacheCompression.Group, n);

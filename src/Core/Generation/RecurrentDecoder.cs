@@ -341,7 +341,7 @@ public sealed class RecurrentDecoder : IDisposable
             row.Phase = SequencePhase.Finished;
             row.FinishReason = SequenceFinish.Stop;
         }
-        else if (row.Generated.Count >= row.Options.MaxNewTokens || row.Cache.Length + 1 > ContextLimit(row.Options))
+        else if (row.Generated.Count >= row.Options.MaxNewTokens || row.Tokens.Count >= ContextLimit(row.Options))
         {
             row.Phase = SequencePhase.Finished;
             row.FinishReason = SequenceFinish.Length;

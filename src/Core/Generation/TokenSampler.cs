@@ -44,8 +44,9 @@ public static class TokenSampler
         if (options.TopP < 1.0)
         {
             var (sorted, order) = probs.sort(descending: true);
-            var remove = sorted.cumsum(0) > options.TopP;
-            remove[0] = false; // always keep the most probable token
+            // Drop a token only if the more probable ones before it already reach p: the token that crosses p is
+            // kept (HF semantics), and so is the most probable one.
+            var remove = (sorted.cumsum(0) - sorted) >= options.TopP;
             var removeAtToken = zeros_like(remove).index_put_(remove, [order]);
             probs = where(removeAtToken, zeros_like(probs), probs);
         }

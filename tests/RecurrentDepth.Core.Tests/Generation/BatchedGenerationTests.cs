@@ -1,0 +1,181 @@
+using RecurrentDepth.Caching;
+using RecurrentDepth.Generation;
+using RecurrentDepth.Modeling;
+using RecurrentDepth.Tests.TestSupport;
+using Xunit.Abstractions;
+
+namespace RecurrentDepth.Tests.Generation;
+
+/// <summary>
+/// Sequences decoded together in one <see cref="RecurrentDecoder"/> (different prompt lengths, depth policies,
+/// sampling settings and seeds) must produce exactly what each produces alone: same tokens, same steps per token.
+/// Rows never see each other's keys and each row draws s0 and samples from its own seeded generator, so the only
+/// difference batching may make is float summation order inside batched matmuls; on this fixture that does not
+/// move any token, exit decision or multinomial draw, and logits agree within 1e-4.
+/// </summary>
+public sealed class BatchedGenerationTests(ITestOutputHelper output)
+{
+    private const double LogitAtol = 1e-4;
+
+    private static readonly SamplingOptions Nucleus = new SamplingOptions { Temperature = 0.8, TopP = 0.9 }.Validate();
+
+    // Prompt lengths 5, 9, 12 and 7; fixed 4, fixed 16, kl exit (paper threshold, cap 32), and sampling at fixed 8.
+    private static SequenceOptions[] MixedWorkload() =>
+    [
+        Options(5, seed: 11, DepthPolicy.Fixed(4), maxNew: 24),
+        Options(9, seed: 12, DepthPolicy.Fixed(16), maxNew: 6),
+        Options(12, seed: 13, new DepthPolicy { MaxSteps = 32, Criterion = ExitCriterion.Kl, Threshold = 5e-4 }.Validate(), maxNew: 12),
+        Options(7, seed: 14, DepthPolicy.Fixed(8), maxNew: 10, Nucleus),
+    ];
+
+    // full: early-exited tokens leave holes that later tokens skip (masked key positions); latest-m4 fills them from
+    // each token's last recurrence; latest-m4-compress-s16 does so in a 16-slot ring.
+    [Theory]
+    [InlineData("full")]
+    [InlineData("latest-m4")]
+    [InlineData("latest-m4-compress-s16")]
+    public void Batched_generation_gives_each_sequence_the_tokens_and_steps_it_gets_alone(string cache)
+    {
+        using var model = FixtureCatalog.LoadModel(FixtureCatalog.Tiny);
+        var strategy = CacheStrategy.Parse(cache);
+        var workload = MixedWorkload().Select(o => o with { Cache = strategy }).ToArray();
+        var alone = workload.Select(o => RunAlone(model, o)).ToList();
+
+        using var decoder = new RecurrentDecoder(model);
+        var batched = workload.Select(decoder.Add).ToList();
+        decoder.RunToCompletion();
+
+        for (int i = 0; i < workload.Length; i++)
+        {
+            AssertSameRun(alone[i], batched[i], $"{cache}: sequence {i} (prompt {workload[i].Prompt.Count})");
+        }
+
+        Assert.Contains(batched[2].Generated, g => g.ExitedEarly);
+    }
+
+    [Fact]
+    public void Seeded_sampling_is_reproducible_and_independent_of_batch_composition()
+    {
+        using var model = FixtureCatalog.LoadModel(FixtureCatalog.Tiny);
+        var sampled = Options(7, seed: 2024, DepthPolicy.Fixed(8), maxNew: 16, Nucleus);
+        var otherSeed = sampled with { Seed = 2025 };
+
+        var first = RunAlone(model, sampled);
+        var second = RunAlone(model, sampled);
+        Assert.Equal(first.Tokens, second.Tokens);
+        Assert.NotEqual(first.Tokens, RunAlone(model, otherSeed).Tokens);
+
+        var workload = MixedWorkload();
+        foreach (var companions in new[] { workload[..1], workload[1..3], workload })
+        {
+            using var decoder = new RecurrentDecoder(model);
+            foreach (var c in companions)
+            {
+                decoder.Add(c);
+            }
+
+            var inBatch = decoder.Add(sampled);
+            decoder.RunToCompletion();
+            AssertSameRun(first, inBatch, $"sampled sequence with {companions.Length} companions");
+        }
+    }
+
+    [Fact]
+    public void Depth_aware_and_lock_step_give_identical_tokens_and_depth_aware_runs_fewer_core_batches()
+    {
+        using var model = FixtureCatalog.LoadModel(FixtureCatalog.Tiny);
+        var workload = MixedWorkload();
+
+        using var aware = new RecurrentDecoder(model, depthAware: true);
+        var awareRuns = workload.Select(aware.Add).ToList();
+        aware.RunToCompletion();
+
+        using var lockStep = new RecurrentDecoder(model, depthAware: false);
+        var lockRuns = workload.Select(lockStep.Add).ToList();
+        lockStep.RunToCompletion();
+
+        for (int i = 0; i < workload.Length; i++)
+        {
+            AssertSameRun(lockRuns[i], awareRuns[i], $"sequence {i}, depth-aware vs lock-step");
+        }
+
+        long neededSteps = awareRuns.Sum(s => s.Generated.Sum(g => (long)g.Steps));
+        output.WriteLine($"CoreBatches: depth-aware {aware.CoreBatches}, lock-step {lockStep.CoreBatches}; SequenceSteps {aware.SequenceSteps} / {lockStep.SequenceSteps}; steps needed {neededSteps}");
+        Assert.True(aware.CoreBatches < lockStep.CoreBatches,
+            $"depth-aware ran {aware.CoreBatches} core batches, lock-step {lockStep.CoreBatches}; expected strictly fewer.");
+
+        // Neither mode runs a finished or waiting sequence: the work done is exactly the work the tokens needed.
+        Assert.Equal(neededSteps, aware.SequenceSteps);
+        Assert.Equal(neededSteps, lockStep.SequenceSteps);
+    }
+
+    [Fact]
+    public void A_finished_sequence_is_never_stepped_again()
+    {
+        using var model = FixtureCatalog.LoadModel(FixtureCatalog.Tiny);
+        using var decoder = new RecurrentDecoder(model);
+        var quick = decoder.Add(Options(5, seed: 1, DepthPolicy.Fixed(2), maxNew: 2));
+        var slow = decoder.Add(Options(6, seed: 2, DepthPolicy.Fixed(8), maxNew: 6));
+
+        long stepsWhenQuickFinished = -1;
+        while (decoder.HasWork)
+        {
+            decoder.Step();
+            if (quick.Phase == SequencePhase.Finished && stepsWhenQuickFinished < 0)
+            {
+                stepsWhenQuickFinished = decoder.SequenceSteps;
+            }
+        }
+
+        Assert.Equal(SequenceFinish.Length, quick.FinishReason);
+        Assert.Equal(4, quick.Generated.Sum(g => g.Steps));
+        Assert.Equal(48, slow.Generated.Sum(g => g.Steps));
+        Assert.Equal(52, decoder.SequenceSteps);
+        Assert.True(stepsWhenQuickFinished > 0);
+    }
+
+    private static SequenceOptions Options(int promptLength, long seed, DepthPolicy depth, int maxNew, SamplingOptions? sampling = null) => new()
+    {
+        Prompt = Enumerable.Range(0, promptLength).Select(i => (int)((seed * 131 + i * 37) % 512)).ToArray(),
+        Depth = depth,
+        Sampling = sampling ?? SamplingOptions.Greedy,
+        MaxNewTokens = maxNew,
+        Seed = seed,
+        RecordLogits = true,
+    };
+
+    private static Run RunAlone(RavenModel model, SequenceOptions options)
+    {
+        using var decoder = new RecurrentDecoder(model);
+        var sequence = decoder.Add(options);
+        decoder.RunToCompletion();
+        return Run.Of(sequence);
+    }
+
+    private void AssertSameRun(DecodeSequence expected, DecodeSequence actual, string what) => AssertSameRun(Run.Of(expected), actual, what);
+
+    private void AssertSameRun(Run expected, DecodeSequence actualSequence, string what)
+    {
+        var actual = Run.Of(actualSequence);
+        Assert.True(expected.Tokens.SequenceEqual(actual.Tokens),
+            $"{what}: tokens [{string.Join(" ", actual.Tokens)}] differ from [{string.Join(" ", expected.Tokens)}].");
+        Assert.True(expected.Steps.SequenceEqual(actual.Steps),
+            $"{what}: steps per token [{string.Join(" ", actual.Steps)}] differ from [{string.Join(" ", expected.Steps)}].");
+        Assert.Equal(expected.Finish, actual.Finish);
+        double worst = 0;
+        for (int t = 0; t < expected.Logits.Count; t++)
+        {
+            worst = Math.Max(worst, expected.Logits[t].Zip(actual.Logits[t], (a, b) => Math.Abs((double)a - b)).Max());
+        }
+
+        output.WriteLine($"{what}: steps [{string.Join(" ", actual.Steps)}], max abs logit difference {worst:G3}");
+        Assert.True(worst <= LogitAtol, $"{what}: max abs logit difference {worst:G3} exceeds {LogitAtol}.");
+    }
+
+    // A finished sequence's results, copied out of tensors so that the decoder that made them can be disposed.
+    private sealed record Run(int[] Tokens, int[] Steps, SequenceFinish Finish, List<float[]> Logits)
+    {
+        public static Run Of(DecodeSequence s) => new(
+            [.. s.Tokens], [.. s.Generated.Select(g => g.Steps)], s.FinishReason, [.. s.StepLogits.Select(l => l.data<float>().ToArray())]);
+    }
+}
