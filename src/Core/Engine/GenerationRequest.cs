@@ -31,7 +31,10 @@ public sealed record GenerationRequest
     /// <summary>Extra stop strings; generation ends before the first occurrence (the end-of-turn tokens always stop).</summary>
     public IReadOnlyList<string> StopSequences { get; init; } = [];
 
-    /// <summary>Seed for sampling and for the random initial states; null draws one.</summary>
+    /// <summary>
+    /// Seed for sampling and for the random initial latent states. Null: greedy requests (temperature 0) use seed 0,
+    /// so the same greedy request always gives the same text; sampling requests draw a random seed.
+    /// </summary>
     public long? Seed { get; init; }
 
     /// <summary>Checks every field and throws <see cref="ArgumentException"/> naming the bad setting.</summary>

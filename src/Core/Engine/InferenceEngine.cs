@@ -219,7 +219,8 @@ public sealed class InferenceEngine : IInferenceEngine, IDisposable
             MaxNewTokens = request.MaxNewTokens,
             StopTokens = _tokenizer.StopTokenIds,
             MaxContext = _options.MaxContext,
-            Seed = request.Seed ?? Random.Shared.NextInt64(),
+            // Greedy requests without a seed still draw their initial latent states: seed 0 keeps temperature 0 deterministic.
+            Seed = request.Seed ?? (request.Sampling.IsGreedy ? 0 : Random.Shared.NextInt64()),
         }.Validate();
         int limit = _options.MaxContext > 0 ? Math.Min(_options.MaxContext, _model.Config.BlockSize) : _model.Config.BlockSize;
         if (prompt.Count >= limit)
