@@ -96,6 +96,9 @@ public sealed class InferenceEngine : IInferenceEngine, IDisposable
     /// <inheritdoc />
     public string ModelId { get; }
 
+    /// <summary>Test hook: runs before every batched recurrence with the batch's sequences (may throw to simulate a model failure).</summary>
+    internal Action<IReadOnlyList<DecodeSequence>>? FaultInjection { get; set; }
+
     /// <summary>Device the model runs on, e.g. "cpu" or "cuda:0".</summary>
     public string DeviceName => _model.Device.ToString();
 
@@ -233,7 +236,7 @@ public sealed class InferenceEngine : IInferenceEngine, IDisposable
 
     private void Run()
     {
-        using var decoder = new RecurrentDecoder(_model, DepthAwareScheduling);
+        using var decoder = new RecurrentDecoder(_model, DepthAwareScheduling) { BeforeRecurrence = rows => FaultInjection?.Invoke(rows) };
         var active = new Dictionary<DecodeSequence, Work>();
         while (true)
         {
@@ -316,8 +319,8 @@ public sealed class InferenceEngine : IInferenceEngine, IDisposable
         }
         catch (Exception ex)
         {
-            // The step's batch mixed every active sequence, so all of them fail; queued and later requests are unaffected.
-            _logger.LogError(ex, "A decode step failed; failing the {Count} sequences in its batch.", active.Count);
+            // The decoder isolates failures per batch; an error here is outside any batch, so every active sequence fails.
+            _logger.LogError(ex, "A decode step failed; failing the {Count} active sequences.", active.Count);
             foreach (var (sequence, work) in active.ToList())
             {
                 active.Remove(sequence);
@@ -334,6 +337,15 @@ public sealed class InferenceEngine : IInferenceEngine, IDisposable
             Interlocked.Add(ref _sequenceSteps, decoder.SequenceSteps - stepsBefore);
         }
 
+        foreach (var (sequence, work) in active.Where(kv => kv.Key.FinishReason == SequenceFinish.Faulted).ToList())
+        {
+            _logger.LogError(sequence.Error, "Request failed in the model and was removed; the engine keeps serving the others.");
+            active.Remove(sequence);
+            decoder.Remove(sequence);
+            work.Finish(new InvalidOperationException($"Generation failed in the model: {sequence.Error?.Message}", sequence.Error));
+        }
+
+        ActiveSequences = active.Count;
         foreach (var e in events)
         {
             if (!active.TryGetValue(e.Sequence, out var work))

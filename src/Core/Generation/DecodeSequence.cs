@@ -30,6 +30,9 @@ public enum SequenceFinish
 
     /// <summary>Removed by the caller.</summary>
     Cancelled,
+
+    /// <summary>The model failed on this sequence's call even when it ran alone; see <see cref="DecodeSequence.Error"/>.</summary>
+    Faulted,
 }
 
 /// <summary>
@@ -80,6 +83,9 @@ public sealed class DecodeSequence : IDisposable
     /// <summary>Why it finished (None while running).</summary>
     public SequenceFinish FinishReason { get; internal set; }
 
+    /// <summary>The error that faulted the sequence (when <see cref="FinishReason"/> is <see cref="SequenceFinish.Faulted"/>).</summary>
+    public Exception? Error { get; internal set; }
+
     /// <summary>Prompt tokens processed.</summary>
     public int PromptTokens => Options.Prompt.Count;
 
@@ -88,6 +94,9 @@ public sealed class DecodeSequence : IDisposable
     internal List<int> PendingTokens { get; set; }
 
     internal int CallIndex { get; set; }
+
+    // Set after a batch this sequence was in failed: its next call runs alone, so a failure is pinned on its owner.
+    internal bool Isolated { get; set; }
 
     // Real (unpadded) tokens in the current call; the call's tensors may be right-padded to share a batch.
     internal int CallLength { get; set; }
@@ -120,6 +129,28 @@ public sealed class DecodeSequence : IDisposable
         }
     }
 
+    // Generator state when the current call started, so a retried call draws the same initial state.
+    internal Tensor? CallGeneratorState { get; set; }
+
+    // Undoes a model call that failed part-way: the cache forgets the call's positions and the generator rewinds, so
+    // the retried call computes exactly what the failed one would have.
+    internal void RollBackCall()
+    {
+        if (CallGeneratorState is { } state)
+        {
+            Generator.set_state(state);
+        }
+
+        int expected = _tokens.Count - PendingTokens.Count;
+        if (Cache.Length > expected)
+        {
+            Cache.Truncate(Cache.Length - expected);
+        }
+
+        ClearCall();
+        Phase = SequencePhase.Pending;
+    }
+
     internal void ClearCall()
     {
         Embedded?.Dispose();
@@ -134,6 +165,7 @@ public sealed class DecodeSequence : IDisposable
     public void Dispose()
     {
         ClearCall();
+        CallGeneratorState?.Dispose();
         WarmState?.Dispose();
         foreach (var t in _stepLogits)
         {

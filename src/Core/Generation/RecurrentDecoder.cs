@@ -105,17 +105,51 @@ public sealed class RecurrentDecoder : IDisposable
         bool anyRecurring = _sequences.Any(s => s.Phase == SequencePhase.Recurring);
         if (_depthAware || !anyRecurring)
         {
-            StartCalls(_sequences.Where(s => s.Phase == SequencePhase.Pending).ToList());
+            var pending = _sequences.Where(s => s.Phase == SequencePhase.Pending).ToList();
+            foreach (var group in pending.GroupBy(s => (Alone: s.Isolated ? s.Id : -1, Decode: s.PendingTokens.Count == 1)))
+            {
+                Guarded(group.ToList(), rows => StartCalls(rows));
+            }
         }
 
         var recurring = _sequences.Where(s => s.Phase == SequencePhase.Recurring).ToList();
         // Single-token decode calls share one batch; prompts that started together share another (right-padded).
-        foreach (var group in recurring.GroupBy(s => s.Cohort))
+        foreach (var group in recurring.GroupBy(s => (Alone: s.Isolated ? s.Id : -1, s.Cohort)))
         {
-            RecurOnce(group.ToList(), events);
+            Guarded(group.ToList(), rows => RecurOnce(rows, events));
         }
 
         return events;
+    }
+
+    /// <summary>Test hook: runs before every batched recurrence with the batch's sequences (may throw).</summary>
+    internal Action<IReadOnlyList<DecodeSequence>>? BeforeRecurrence { get; set; }
+
+    // A failure inside a batch cannot be pinned on one sequence: every sequence of the batch rolls its call back and
+    // retries it alone. A sequence that fails alone is finished as Faulted; the others carry on as if nothing happened.
+    private static void Guarded(List<DecodeSequence> rows, Action<List<DecodeSequence>> work)
+    {
+        try
+        {
+            work(rows);
+        }
+        catch (Exception ex)
+        {
+            foreach (var row in rows.Where(r => r.Phase != SequencePhase.Finished))
+            {
+                row.RollBackCall();
+                if (rows.Count == 1 || row.Isolated)
+                {
+                    row.Phase = SequencePhase.Finished;
+                    row.FinishReason = SequenceFinish.Faulted;
+                    row.Error = ex;
+                }
+                else
+                {
+                    row.Isolated = true;
+                }
+            }
+        }
     }
 
     /// <summary>Runs <see cref="Step"/> until every sequence has finished.</summary>
@@ -141,44 +175,46 @@ public sealed class RecurrentDecoder : IDisposable
     private int ContextLimit(SequenceOptions options) =>
         options.MaxContext > 0 ? Math.Min(options.MaxContext, _model.Config.BlockSize) : _model.Config.BlockSize;
 
-    private void StartCalls(List<DecodeSequence> pending)
+    private void StartCalls(List<DecodeSequence> rows)
     {
-        foreach (var group in pending.GroupBy(s => s.PendingTokens.Count == 1))
+        int cohort = rows.All(r => r.PendingTokens.Count == 1) && !rows[0].Isolated ? -1 : _nextCohort++;
+        foreach (var row in rows)
         {
-            var rows = group.ToList();
-            int cohort = group.Key ? -1 : _nextCohort++;
-            using var scope = NewDisposeScope();
-            int padded = rows.Max(r => r.PendingTokens.Count);
-            foreach (var row in rows)
-            {
-                row.CallLength = row.PendingTokens.Count;
-                row.Cohort = cohort;
-            }
+            row.CallGeneratorState?.Dispose();
+            row.CallGeneratorState = row.Generator.get_state().DetachFromDisposeScope();
+        }
 
-            // Right padding repeats each row's last token; padded positions are masked out and never stored.
-            var ids = tensor(
-                rows.SelectMany(r => Enumerable.Range(0, padded).Select(i => (long)r.PendingTokens[Math.Min(i, r.CallLength - 1)])).ToArray(),
-                [rows.Count, padded],
-                device: _model.Device);
-            var positions = Positions(rows, padded, afterAppend: false);
-            var store = new BatchAttentionStore(rows.Select(r => r.Cache).ToList(), rows.Select(r => r.CallLength).ToList());
-            var embedded = _model.RunPrelude(_model.Embed(ids), _model.CreateContext(positions, store));
-            for (int r = 0; r < rows.Count; r++)
-            {
-                var row = rows[r];
-                row.Embedded = embedded.narrow(0, r, 1).clone().DetachFromDisposeScope();
-                var initial = InitialStateFor(row, row.CallLength);
-                row.Recurrence = 0;
-                row.CallMaxSteps = row.Options.StepSchedule?.Invoke(row.CallIndex) ?? row.Options.Depth.MaxSteps;
-                row.Evaluator = row.Options.StepSchedule is null && row.Options.Depth.Criterion != ExitCriterion.None
-                    ? new ExitEvaluator(row.Options.Depth.Criterion, row.Options.Depth.EffectiveThreshold, _model.Config.VocabSize, initial)
-                    : null;
-                row.State = (padded > row.CallLength
-                    ? cat([initial, zeros([1, padded - row.CallLength, _model.Config.NEmbd], _model.DType, _model.Device)], 1)
-                    : initial).DetachFromDisposeScope();
-                row.CurrentExitValues = [];
-                row.Phase = SequencePhase.Recurring;
-            }
+        using var scope = NewDisposeScope();
+        int padded = rows.Max(r => r.PendingTokens.Count);
+        foreach (var row in rows)
+        {
+            row.CallLength = row.PendingTokens.Count;
+            row.Cohort = cohort;
+        }
+
+        // Right padding repeats each row's last token; padded positions are masked out and never stored.
+        var ids = tensor(
+            rows.SelectMany(r => Enumerable.Range(0, padded).Select(i => (long)r.PendingTokens[Math.Min(i, r.CallLength - 1)])).ToArray(),
+            [rows.Count, padded],
+            device: _model.Device);
+        var positions = Positions(rows, padded, afterAppend: false);
+        var store = new BatchAttentionStore(rows.Select(r => r.Cache).ToList(), rows.Select(r => r.CallLength).ToList());
+        var embedded = _model.RunPrelude(_model.Embed(ids), _model.CreateContext(positions, store));
+        for (int r = 0; r < rows.Count; r++)
+        {
+            var row = rows[r];
+            row.Embedded = embedded.narrow(0, r, 1).clone().DetachFromDisposeScope();
+            var initial = InitialStateFor(row, row.CallLength);
+            row.Recurrence = 0;
+            row.CallMaxSteps = row.Options.StepSchedule?.Invoke(row.CallIndex) ?? row.Options.Depth.MaxSteps;
+            row.Evaluator = row.Options.StepSchedule is null && row.Options.Depth.Criterion != ExitCriterion.None
+                ? new ExitEvaluator(row.Options.Depth.Criterion, row.Options.Depth.EffectiveThreshold, _model.Config.VocabSize, initial)
+                : null;
+            row.State = (padded > row.CallLength
+                ? cat([initial, zeros([1, padded - row.CallLength, _model.Config.NEmbd], _model.DType, _model.Device)], 1)
+                : initial).DetachFromDisposeScope();
+            row.CurrentExitValues = [];
+            row.Phase = SequencePhase.Recurring;
         }
     }
 
@@ -231,6 +267,7 @@ public sealed class RecurrentDecoder : IDisposable
         var positions = Positions(rows, length, afterAppend: true);
         var store = new BatchAttentionStore(caches, lengths, rows.Select(r => r.Recurrence).ToList());
         var context = _model.CreateContext(positions, store);
+        BeforeRecurrence?.Invoke(rows);
         var next = _model.Iterate(cat(rows.Select(r => r.State!).ToList(), 0), cat(rows.Select(r => r.Embedded!).ToList(), 0), 0, context);
         CoreBatches++;
         SequenceSteps += rows.Count;
@@ -332,8 +369,11 @@ public sealed class RecurrentDecoder : IDisposable
         }
 
         row.Record(token, steps, exitedEarly, row.Options.RecordLogits ? last.clone().cpu().DetachFromDisposeScope() : null);
+        row.CallGeneratorState?.Dispose();
+        row.CallGeneratorState = null;
         row.ClearCall();
         row.CallIndex++;
+        row.Isolated = false;
         events.Add(new TokenEvent(row, token, steps, exitedEarly));
 
         if (row.Options.StopTokens.Contains(token))

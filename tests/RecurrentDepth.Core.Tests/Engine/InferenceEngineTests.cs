@@ -186,4 +186,35 @@ public sealed class InferenceEngineTests
         Assert.Equal(baseline.Text[..at], stopped.Text);
         Assert.Equal(FinishReason.Stop, stopped.Summary.FinishReason);
     }
+
+    [Fact]
+    public async Task A_request_the_model_fails_on_fails_alone_and_its_batch_mates_are_unaffected()
+    {
+        int[] poison = [13, 17, 19, 23, 29, 31];
+        var clean = Enumerable.Range(0, 4).Select(i => Request($"Batch mate {i}", steps: 4 + 4 * i, seed: 50 + i, maxTokens: 8)).ToList();
+        using var reference = InferenceEngine.Load(Options(maxBatch: 1));
+        var expected = new List<string>();
+        foreach (var request in clean)
+        {
+            expected.Add((await Collect(reference, request)).Text);
+        }
+
+        using var engine = InferenceEngine.Load(Options(maxBatch: 8));
+        // Simulates a model failure (e.g. out of memory) that only this request's inputs trigger.
+        engine.FaultInjection = rows =>
+        {
+            if (rows.Any(r => r.Tokens.Take(poison.Length).SequenceEqual(poison)))
+            {
+                throw new InvalidOperationException("injected failure");
+            }
+        };
+        var poisoned = Collect(engine, new GenerationRequest { PromptTokens = poison, MaxNewTokens = 8 });
+        var results = clean.Select(r => Collect(engine, r)).ToList();
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => poisoned);
+        Assert.Contains("injected failure", error.Message, StringComparison.Ordinal);
+        Assert.Equal(expected, (await Task.WhenAll(results)).Select(r => r.Text).ToList());
+        var (_, after, _) = await Collect(engine, Request("after", steps: 2, seed: 1, maxTokens: 2));
+        Assert.Equal(2, after.OutputTokens);
+    }
 }
