@@ -15,7 +15,8 @@ namespace RecurrentDepth.Training
         public const string Usage = """
             RecurrentDepth.Training train [--out DIR] [--steps N] [--minutes M] [--seed S] [--d-model D] [--heads H]
                                           [--layers P/C/C] [--mean-depth R] [--backprop-depth K] [--lr LR] [--batch B]
-                                          [--max-k K] [--checkpoint-minutes M] [--threads T] [--resume DIR]
+                                          [--max-k K] [--checkpoint-minutes M] [--threads T]
+            RecurrentDepth.Training train --resume DIR [--out DIR] [--steps N] [--minutes M]   (other settings come from DIR)
             RecurrentDepth.Training eval  [--model DIR] [--docs DIR] [--count N] [--threshold 5e-4] [--cap 32] [--threads T]
               (alias: bench) accuracy per difficulty for r = 1,2,4,8,16,32 and adaptive KL exit; writes effort.md and effort-curve.png
             """;
@@ -94,7 +95,9 @@ namespace RecurrentDepth.Training
         private static int Train(Dictionary<string, string> o)
         {
             var options = ToTrainerOptions(o);
-            using var trainer = o.TryGetValue("resume", out var resume) ? Trainer.Resume(resume, options) : Trainer.Create(options);
+            using var trainer = o.TryGetValue("resume", out var resume)
+                ? Trainer.Resume(resume, o.ContainsKey("steps") ? options.Steps : null, options.Minutes, o.GetValueOrDefault("out"))
+                : Trainer.Create(options);
             Console.WriteLine($"Training {trainer.Model.parameters().Sum(p => p.NumberOfElements):N0} parameters, options:\n{trainer.Options.ToJson()}");
             Console.WriteLine($"Starting at step {trainer.Step} of {trainer.Options.Steps}.");
             if (AnsiConsole.Profile.Capabilities.Interactive)

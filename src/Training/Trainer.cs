@@ -93,11 +93,11 @@ public sealed class Trainer : IDisposable
 
     /// <summary>
     /// Resumes from a folder written by <see cref="SaveCheckpoint"/>: weights through the normal loader, optimizer
-    /// moments and step from <c>trainer_state/</c>. The saved options apply, except <paramref name="overrides"/>'s
-    /// step budget, minutes and output folder.
+    /// moments and step from <c>trainer_state/</c>. The saved options apply, except the step budget, time limit and
+    /// output folder when given; the output folder defaults to <paramref name="folder"/> itself.
     /// </summary>
     /// <exception cref="FileNotFoundException">The folder has no trainer state.</exception>
-    public static Trainer Resume(string folder, TrainerOptions? overrides = null)
+    public static Trainer Resume(string folder, int? steps = null, double? minutes = null, string? output = null)
     {
         var stateDir = Path.Combine(folder, StateFolder);
         var optionsPath = Path.Combine(stateDir, "options.json");
@@ -107,10 +107,7 @@ public sealed class Trainer : IDisposable
         }
 
         var options = TrainerOptions.FromJson(File.ReadAllText(optionsPath));
-        if (overrides is not null)
-        {
-            options = options with { Steps = overrides.Steps, Minutes = overrides.Minutes, Out = overrides.Out };
-        }
+        options = options with { Steps = steps ?? options.Steps, Minutes = minutes, Out = output ?? folder };
 
         using var state = JsonDocument.Parse(File.ReadAllText(Path.Combine(stateDir, "state.json")));
         int step = state.RootElement.GetProperty("step").GetInt32();
