@@ -31,8 +31,9 @@ internal static class EffortSession
         AnsiConsole.MarkupLine("Harder problems need more sequential hops; more thinking effort lets the model iterate its core block more.");
         AnsiConsole.WriteLine();
 
+        // Difficulties 4..8 in turn (7 and 8 were never trained), each from the fixed held-out set.
         var problems = Enumerable.Range(0, problemsPerEffort)
-            .Select(i => ArithmeticTask.HeldOut(k: 2 + i % 5, count: i / 5 + 1)[i / 5])
+            .Select(i => ArithmeticTask.HeldOut(k: 4 + i % 5, count: i / 5 + 1)[i / 5])
             .ToList();
         var chat = kernel.GetRequiredService<IChatCompletionService>();
         var table = new Table().Title("Same problems, different thinking effort").Border(TableBorder.Rounded)
@@ -77,7 +78,9 @@ internal static class EffortSession
         }
 
         AnsiConsole.Write(table);
-        AnsiConsole.MarkupLine("[grey]Difficulties 2-6, held-out problems, greedy decoding. steps/token = recurrences of the core block per generated token.[/]");
+        AnsiConsole.MarkupLine("[grey]Held-out problems of difficulty 4-8 (operations per problem; 7 and 8 never seen in training), greedy decoding.[/]");
+        AnsiConsole.MarkupLine("[grey]steps/token = recurrences of the core block per generated token (the answer digit and the end-of-turn token).[/]");
+        AnsiConsole.MarkupLine("[grey]medium and high exit early per token once the prediction has converged (KL < 5e-4), so they spend only what each token needs.[/]");
     }
 
     /// <summary>General prompts at three efforts, for any checkpoint.</summary>

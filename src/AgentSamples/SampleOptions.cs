@@ -13,7 +13,7 @@ internal sealed record SampleOptions
 
     public bool Help { get; init; }
 
-    public int Problems { get; init; } = 24;
+    public int Problems { get; init; } = 25;
 
     public string Device { get; init; } = "auto";
 
@@ -59,7 +59,7 @@ internal sealed record SampleOptions
           --model PATH       Any Huginn checkpoint folder (config.json, *.safetensors, tokenizer.json), e.g. huginn-0125.
           --effort LEVEL     none | minimal | low | medium | high | xhigh | adaptive (chat mode and custom models).
           --chat             Interactive chat; type /effort LEVEL to change effort, /quit to leave.
-          --problems N       Problems per effort in the scripted session (default 24).
+          --problems N       Problems per effort in the scripted session (default 25).
           --device DEVICE    auto | cpu | cuda | cuda:N (default auto).
           --help             This text.
         """;
