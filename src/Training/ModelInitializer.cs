@@ -60,10 +60,7 @@ public static class ModelInitializer
     /// <summary>Normal(0, std) truncated at ±3·std by inverse-CDF sampling (as torch's trunc_normal_), fp32 on the CPU.</summary>
     public static Tensor TruncatedNormal(long[] shape, double std, Generator generator)
     {
-        const double lower = 0.0013498980316300946, upper = 0.9986501019683699; // Φ(−3), Φ(3)
         using var scope = NewDisposeScope();
-        var u = rand(shape, ScalarType.Float64, CPU, generator: generator) * (upper - lower) + lower;
-        var z = ((u * 2 - 1).erfinv() * Math.Sqrt(2.0)).clamp(-3.0, 3.0);
-        return (z * std).to(ScalarType.Float32).MoveToOuterDisposeScope();
+        return (InitialState.StandardTruncatedNormal(shape, generator) * std).to(ScalarType.Float32).MoveToOuterDisposeScope();
     }
 }

@@ -33,10 +33,21 @@ public static class InitialState
 
         using var scope = NewDisposeScope();
         double std = config.InitStd * initScale;
+        var s0 = StandardTruncatedNormal(shape, generator) * (std * config.EmbedScale);
+        return s0.to(dtype, device).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Standard normal draws truncated at ±3 by exact inverse-CDF sampling, as torch's <c>trunc_normal_</c>: float64 on
+    /// the CPU. Multiply by σ for a normal truncated at ±3σ (the reference's initial state and weight init).
+    /// </summary>
+    public static Tensor StandardTruncatedNormal(long[] shape, Generator generator)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        ArgumentNullException.ThrowIfNull(generator);
+        using var scope = NewDisposeScope();
         // u ~ U(Φ(-3), Φ(3)) -> Φ⁻¹(u) = √2·erfinv(2u − 1), clamped as torch does against rounding at the bounds.
         var u = rand(shape, ScalarType.Float64, CPU, generator: generator) * (UpperCdf - LowerCdf) + LowerCdf;
-        var z = (u * 2 - 1).erfinv() * Math.Sqrt(2.0);
-        var s0 = z.clamp(-3.0, 3.0) * (std * config.EmbedScale);
-        return s0.to(dtype, device).MoveToOuterDisposeScope();
+        return ((u * 2 - 1).erfinv() * Math.Sqrt(2.0)).clamp(-3.0, 3.0).MoveToOuterDisposeScope();
     }
 }
