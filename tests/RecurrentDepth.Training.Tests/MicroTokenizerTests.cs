@@ -73,4 +73,19 @@ public sealed class MicroTokenizerTests
         Assert.Equal(MicroTokenizer.TokenizerJson() + "\n", File.ReadAllText(Path.Combine(folder, "tokenizer.json")));
         Assert.Equal(MicroTokenizer.TokenizerConfigJson() + "\n", File.ReadAllText(Path.Combine(folder, "tokenizer_config.json")));
     }
+
+    [Fact]
+    public void The_engine_tokenizer_and_chat_template_give_the_trainer_exact_prompt_ids()
+    {
+        // The trainer encodes with MicroTokenizer; the engine with HuginnTokenizer over the committed files. They must agree.
+        var tokenizer = RecurrentDepth.Tokenization.HuginnTokenizer.Load(Path.Combine(AppContext.BaseDirectory, "models", "huginn-micro-arith"));
+        foreach (var problem in ArithmeticTask.HeldOutDifficulties.SelectMany(k => ArithmeticTask.HeldOut(k).Take(10)))
+        {
+            var rendered = tokenizer.Template.Render([new RecurrentDepth.Tokenization.ChatTurn("user", problem.Text)]);
+            Assert.Equal(ArithmeticTask.RenderPrompt(problem), rendered);
+            Assert.Equal(MicroTokenizer.Encode(rendered), tokenizer.Encode(rendered));
+        }
+
+        Assert.Equal(MicroTokenizer.EndTurn, tokenizer.EndTurnId);
+    }
 }
