@@ -3,7 +3,7 @@ namespace RecurrentDepth.Engine;
 /// <summary>Lifecycle of an engine.</summary>
 public enum EngineState
 {
-    /// <summary>The model is loading; requests are refused.</summary>
+    /// <summary>The model is loading; requests wait for it (the health check reports Unhealthy meanwhile).</summary>
     Loading,
 
     /// <summary>Serving requests.</summary>
@@ -43,7 +43,7 @@ public interface IInferenceEngine
     /// </summary>
     /// <exception cref="ArgumentException">The request is invalid (the message names the setting).</exception>
     /// <exception cref="EngineQueueFullException">The queue is full.</exception>
-    /// <exception cref="ModelNotReadyException">The model is loading, failed to load, or the engine stopped.</exception>
+    /// <exception cref="ModelNotReadyException">The model failed to load, or the engine stopped (or was never started).</exception>
     IAsyncEnumerable<GenerationUpdate> GenerateAsync(GenerationRequest request, CancellationToken cancellationToken = default);
 }
 

@@ -9,8 +9,8 @@ namespace RecurrentDepth.Engine;
 /// <summary>
 /// The hosted model core: loads the checkpoint in the background when the host starts (logging progress per
 /// tensor), then serves requests through an <see cref="InferenceEngine"/> that owns the model and device. Until the
-/// model is ready, or after a failed load, requests fail fast with <see cref="ModelNotReadyException"/> carrying the
-/// reason. Register it once per model (the connector's <c>AddRecurrentDepthModel</c> does).
+/// model is ready, requests wait for the load (bounded by their cancellation token); after a failed load they fail
+/// fast with <see cref="ModelNotReadyException"/> carrying the reason. Register it once per model (the connector's <c>AddRecurrentDepthModel</c> does).
 /// </summary>
 public sealed class ModelHost : BackgroundService, IInferenceEngine
 {
@@ -20,6 +20,7 @@ public sealed class ModelHost : BackgroundService, IInferenceEngine
     private volatile InferenceEngine? _engine;
     private volatile string? _failure;
     private volatile bool _stopped;
+    private volatile bool _started;
 
     /// <summary>Creates the host; nothing is loaded until the host starts.</summary>
     public ModelHost(IOptions<EngineOptions> options, ILogger<ModelHost> logger)
@@ -59,16 +60,29 @@ public sealed class ModelHost : BackgroundService, IInferenceEngine
     public async IAsyncEnumerable<GenerationUpdate> GenerateAsync(GenerationRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        if (_engine is null && _started && State == EngineState.Loading)
+        {
+            // A request that arrives during the load waits for it (bounded by the caller's token or timeout).
+            await ((Task)_loaded.Task).ContinueWith(static _ => { }, cancellationToken, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).ConfigureAwait(false);
+        }
+
         var engine = _engine ?? throw new ModelNotReadyException(State switch
         {
             EngineState.Faulted => $"Model '{ModelId}' failed to load: {_failure}",
             EngineState.Stopped => $"Model '{ModelId}' has stopped.",
-            _ => $"Model '{ModelId}' is still loading{(LoadProgress is { } p ? $" ({p.Fraction:P0})" : "")}.",
+            _ => $"Model '{ModelId}' is not loaded: the host that owns it has not started (call IHost.StartAsync, or run the host).",
         });
         await foreach (var update in engine.GenerateAsync(request, cancellationToken).ConfigureAwait(false))
         {
             yield return update;
         }
+    }
+
+    /// <inheritdoc />
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        _started = true;
+        return base.StartAsync(cancellationToken);
     }
 
     /// <inheritdoc />

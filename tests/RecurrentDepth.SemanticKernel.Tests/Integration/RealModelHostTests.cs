@@ -200,4 +200,25 @@ public sealed class RealModelHostTests
         Assert.Equal(4000, deep.Usage.AdditionalCounts[K.MeanStepsX1000]);
         await host.StopAsync();
     }
+
+    [Fact]
+    public async Task A_request_sent_while_the_model_loads_waits_for_it()
+    {
+        using var host = await StartHostAsync(TinyModel); // returns once the host has started; the load runs in the background
+        var client = host.Services.GetRequiredService<IChatClient>();
+        var response = await client.GetResponseAsync("Hello", new ChatOptions { MaxOutputTokens = 3 });
+        Assert.True(response.Usage!.OutputTokenCount > 0);
+        await host.StopAsync();
+    }
+
+    [Fact]
+    public async Task A_request_to_a_host_that_never_started_fails_fast_saying_so()
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], DisableDefaults = true });
+        builder.Services.AddRecurrentDepthModel(o => { o.ModelPath = TinyModel; o.Device = "cpu"; });
+        builder.Services.AddRecurrentDepthChatClient();
+        using var host = builder.Build();
+        var error = await Assert.ThrowsAsync<ModelNotReadyException>(() => host.Services.GetRequiredService<IChatClient>().GetResponseAsync("Hello"));
+        Assert.Contains("has not started", error.Message, StringComparison.Ordinal);
+    }
 }
