@@ -217,4 +217,44 @@ public sealed class InferenceEngineTests
         var (_, after, _) = await Collect(engine, Request("after", steps: 2, seed: 1, maxTokens: 2));
         Assert.Equal(2, after.OutputTokens);
     }
+
+    [Fact]
+    public async Task Stopping_drains_in_flight_requests_and_refuses_new_ones()
+    {
+        using var engine = InferenceEngine.Load(Options());
+        var inFlight = engine.GenerateAsync(Request("drain me", steps: 4, seed: 1, maxTokens: 6)).GetAsyncEnumerator();
+        Assert.True(await inFlight.MoveNextAsync()); // admitted and producing
+
+        var stopping = engine.StopAsync(CancellationToken.None);
+        var rest = new List<GenerationUpdate> { inFlight.Current };
+        while (await inFlight.MoveNextAsync())
+        {
+            rest.Add(inFlight.Current);
+        }
+
+        await stopping;
+        Assert.Equal(FinishReason.Length, rest.Last().Summary!.FinishReason);
+        Assert.Equal(EngineState.Stopped, engine.State);
+        await Assert.ThrowsAsync<ModelNotReadyException>(async () => await Collect(engine, Request("too late", steps: 1, seed: 2)));
+    }
+
+    [Fact]
+    public async Task Stopping_with_an_expired_deadline_ends_in_flight_requests_as_cancelled()
+    {
+        using var engine = InferenceEngine.Load(Options());
+        var inFlight = engine.GenerateAsync(Request("long", steps: 32, seed: 1, maxTokens: 500)).GetAsyncEnumerator();
+        Assert.True(await inFlight.MoveNextAsync());
+
+        await engine.StopAsync(new CancellationToken(canceled: true));
+        GenerationSummary? summary = null;
+        while (await inFlight.MoveNextAsync())
+        {
+            summary ??= inFlight.Current.Summary;
+        }
+
+        // The caller did not cancel, so its stream ends normally, with the finish reason saying what happened.
+        Assert.NotNull(summary);
+        Assert.Equal(FinishReason.Cancelled, summary!.FinishReason);
+        Assert.True(summary.OutputTokens < 500);
+    }
 }
