@@ -145,7 +145,7 @@ public sealed class InferenceEngine : IInferenceEngine, IDisposable
             throw new ModelNotReadyException($"Model '{ModelId}' has stopped.");
         }
 
-        var work = new Work(request, BuildSequenceOptions(request), _tokenizer.CreateStreamingDecoder(skipSpecialTokens: true));
+        var work = new Work(request, BuildSequenceOptions(request), _tokenizer.CreateStreamingDecoder(skipSpecialTokens: true), _tokenizer.VocabSize);
         cancellationToken.ThrowIfCancellationRequested();
         Interlocked.Increment(ref _queued);
         if (!_queue.Writer.TryWrite(work))
@@ -420,7 +420,7 @@ public sealed class InferenceEngine : IInferenceEngine, IDisposable
         }
     }
 
-    private sealed class Work(GenerationRequest request, SequenceOptions options, StreamingDetokenizer detokenizer)
+    private sealed class Work(GenerationRequest request, SequenceOptions options, StreamingDetokenizer detokenizer, int textVocabSize)
     {
         private readonly System.Text.StringBuilder _pending = new();
         private readonly int _longestStop = request.StopSequences.Count == 0 ? 0 : request.StopSequences.Max(s => s.Length);
@@ -441,7 +441,9 @@ public sealed class InferenceEngine : IInferenceEngine, IDisposable
         public bool Accept(TokenEvent e)
         {
             var token = new GeneratedToken(e.TokenId, e.Steps, e.ExitedEarly);
-            _pending.Append(detokenizer.Append(e.TokenId));
+            // The model's vocabulary may be padded past the tokenizer's (padded_vocab_size); such ids have no text, as in
+            // Hugging Face decoding, and must not throw on the engine thread.
+            _pending.Append(e.TokenId < textVocabSize ? detokenizer.Append(e.TokenId) : "");
             if (_longestStop == 0)
             {
                 Output.Writer.TryWrite(new GenerationUpdate(_pending.ToString(), token));
