@@ -452,15 +452,13 @@ public sealed class InferenceEngine : IInferenceEngine, IDisposable
             }
 
             var text = _pending.ToString();
-            foreach (var stop in Request.StopSequences)
+            // The response ends at the earliest stop in the text, whichever the list names first.
+            int at = Request.StopSequences.Select(stop => text.IndexOf(stop, StringComparison.Ordinal)).Where(i => i >= 0).DefaultIfEmpty(-1).Min();
+            if (at >= 0)
             {
-                int at = text.IndexOf(stop, StringComparison.Ordinal);
-                if (at >= 0)
-                {
-                    Output.Writer.TryWrite(new GenerationUpdate(text[..at], token));
-                    _pending.Clear();
-                    return true;
-                }
+                Output.Writer.TryWrite(new GenerationUpdate(text[..at], token));
+                _pending.Clear();
+                return true;
             }
 
             // Hold back the longest tail that could still grow into a stop sequence.

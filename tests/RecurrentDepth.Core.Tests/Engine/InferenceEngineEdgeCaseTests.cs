@@ -50,6 +50,41 @@ public sealed class InferenceEngineEdgeCaseTests
     }
 
     [Fact]
+    public async Task Of_several_stop_sequences_the_earliest_in_the_text_ends_the_response()
+    {
+        using var engine = InferenceEngine.Load(Options());
+        // Find a token whose text holds two characters that first appear there: listing the later one first must still
+        // cut the response at the earlier one.
+        foreach (var prompt in new[] { "Say something", "Hello there", "Count to ten", "Tell me a story" })
+        {
+            var (deltas, _) = await Collect(engine, Greedy(prompt, maxTokens: 32));
+            string full = string.Concat(deltas);
+            int offset = 0;
+            foreach (var delta in deltas)
+            {
+                for (int j = 0; j < delta.Length; j++)
+                {
+                    for (int k = j + 1; k < delta.Length; k++)
+                    {
+                        char a = delta[j], b = delta[k];
+                        if (a != b && full.IndexOf(a) == offset + j && full.IndexOf(b) == offset + k)
+                        {
+                            var (stopped, summary) = await Collect(engine, Greedy(prompt, maxTokens: 32, stops: [b.ToString(), a.ToString()]));
+                            Assert.Equal(full[..(offset + j)], string.Concat(stopped));
+                            Assert.Equal(FinishReason.Stop, summary.FinishReason);
+                            return;
+                        }
+                    }
+                }
+
+                offset += delta.Length;
+            }
+        }
+
+        Assert.Fail("No generated token held two fresh characters; pick other prompts.");
+    }
+
+    [Fact]
     public async Task A_sampled_id_beyond_the_tokenizer_streams_no_text_and_the_engine_keeps_serving()
     {
         // A checkpoint whose embedding (and tied head) is padded past the tokenizer, as padded_vocab_size allows. The new
