@@ -160,6 +160,8 @@ public sealed class InferenceEngine : IInferenceEngine, IDisposable
         {
             await foreach (var update in work.Output.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
+                // ReadAllAsync checks the token only when it has to wait; the engine may be many tokens ahead.
+                cancellationToken.ThrowIfCancellationRequested();
                 yield return update;
             }
         }

@@ -121,4 +121,20 @@ public sealed class InferenceEngineEdgeCaseTests
         extra[3] = alternating * -50;
         return cat([wte, extra], 0);
     }
+
+    [Fact]
+    public async Task A_cancelled_stream_yields_no_more_tokens_even_when_the_engine_is_ahead_of_the_reader()
+    {
+        using var engine = InferenceEngine.Load(Options());
+        using var cts = new CancellationTokenSource();
+        var stream = engine.GenerateAsync(Greedy("Tell me a long story", maxTokens: 6), cts.Token).GetAsyncEnumerator(cts.Token);
+        Assert.True(await stream.MoveNextAsync());
+        // Let the engine run ahead: the rest of the response is waiting in the stream when the caller cancels.
+        Assert.True(SpinWait.SpinUntil(() => engine.GeneratedTokens == 6 && engine.ActiveSequences == 0, TimeSpan.FromSeconds(60)));
+
+        cts.Cancel();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await stream.MoveNextAsync());
+        await stream.DisposeAsync();
+    }
 }
