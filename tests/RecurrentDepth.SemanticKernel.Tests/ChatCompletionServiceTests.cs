@@ -110,4 +110,17 @@ public sealed class ChatCompletionServiceTests
 
         Assert.Equal(["system", "user", "assistant", "user"], engine.LastRequest.Messages.Select(m => m.Role));
     }
+
+    [Fact]
+    public async Task A_message_with_several_text_items_reaches_the_model_whole()
+    {
+        var engine = new FakeInferenceEngine("huginn-0125");
+        var service = new RecurrentDepthChatCompletionService(engine);
+        var history = new ChatHistory();
+        history.Add(new ChatMessageContent(AuthorRole.User, [new Microsoft.SemanticKernel.TextContent("Read this: "), new Microsoft.SemanticKernel.TextContent("the second part.")]));
+
+        await service.GetChatMessageContentsAsync(history);
+
+        Assert.Equal("Read this: the second part.", Assert.Single(engine.LastRequest.Messages).Content);
+    }
 }

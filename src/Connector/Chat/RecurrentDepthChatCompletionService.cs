@@ -84,7 +84,8 @@ public sealed class RecurrentDepthChatCompletionService : IChatCompletionService
     {
         ArgumentNullException.ThrowIfNull(chatHistory);
         var settings = RecurrentDepthPromptExecutionSettings.FromExecutionSettings(executionSettings);
-        var turns = chatHistory.Select(m => new ChatTurn(m.Role.Label, m.Content ?? "")).ToList();
+        // Content is only the first text item; a message's text is all of them, as MEAI's ChatMessage.Text reads it.
+        var turns = chatHistory.Select(m => new ChatTurn(m.Role.Label, string.Concat(m.Items.OfType<TextContent>().Select(t => t.Text)))).ToList();
         return RequestMapper.Map(turns, settings, _runner.Options);
     }
 
