@@ -153,6 +153,9 @@ internal sealed class GenerationRunner
                 stream = runner.Engine.GenerateAsync(plan.Request with { Depth = CurrentDepth }, attemptCts.Token).GetAsyncEnumerator(attemptCts.Token);
                 bool any = await stream.MoveNextAsync().ConfigureAwait(false);
                 await registration.DisposeAsync().ConfigureAwait(false);
+                // A timeout that fired between the first token and unregistering has already cancelled this stream:
+                // report it as the timeout it is, rather than hand the caller a stream that fails on its next read.
+                attemptToken.ThrowIfCancellationRequested();
                 (_stream, _attemptCts, _pending, _ended) = (stream, attemptCts, any ? stream.Current : null, !any);
                 return true;
             }

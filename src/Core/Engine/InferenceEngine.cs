@@ -151,6 +151,11 @@ public sealed class InferenceEngine : IInferenceEngine, IDisposable
         if (!_queue.Writer.TryWrite(work))
         {
             Interlocked.Decrement(ref _queued);
+            if (_stopping)
+            {
+                throw new ModelNotReadyException($"Model '{ModelId}' has stopped.");
+            }
+
             throw new EngineQueueFullException(_options.MaxQueue);
         }
 
@@ -190,9 +195,11 @@ public sealed class InferenceEngine : IInferenceEngine, IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
+        // Close the queue before aborting, so a request written concurrently is either drained (and failed) by the
+        // engine thread or refused at the door, never left behind in a queue nobody reads.
         _stopping = true;
-        _abortAll = true;
         _queue.Writer.TryComplete();
+        _abortAll = true;
         _wake.Set();
         _thread.Join();
         _wake.Dispose();
@@ -356,14 +363,26 @@ public sealed class InferenceEngine : IInferenceEngine, IDisposable
             }
 
             Interlocked.Increment(ref _generatedTokens);
-            bool stopped = work.Accept(e);
-            if (stopped)
+            try
             {
-                Complete(decoder, active, e.Sequence, work, FinishReason.Stop);
+                bool stopped = work.Accept(e);
+                if (stopped)
+                {
+                    Complete(decoder, active, e.Sequence, work, FinishReason.Stop);
+                }
+                else if (e.Sequence.Phase == SequencePhase.Finished)
+                {
+                    Complete(decoder, active, e.Sequence, work, e.Sequence.FinishReason == SequenceFinish.Stop ? FinishReason.Stop : FinishReason.Length);
+                }
             }
-            else if (e.Sequence.Phase == SequencePhase.Finished)
+            catch (Exception ex)
             {
-                Complete(decoder, active, e.Sequence, work, e.Sequence.FinishReason == SequenceFinish.Stop ? FinishReason.Stop : FinishReason.Length);
+                // Turning a token into text failed for this request only: fail it, keep the engine thread alive.
+                _logger.LogError(ex, "Streaming a token failed; the request is failed and the engine keeps serving.");
+                active.Remove(e.Sequence);
+                ActiveSequences = active.Count;
+                decoder.Remove(e.Sequence);
+                work.Finish(new InvalidOperationException($"Generation failed while streaming text: {ex.Message}", ex));
             }
         }
     }
@@ -439,6 +458,8 @@ public sealed class InferenceEngine : IInferenceEngine, IDisposable
 
         public bool Done { get; private set; }
 
+        public bool StopMatched { get; private set; }
+
         /// <summary>Streams a token's text; returns true when a stop sequence ended the response.</summary>
         public bool Accept(TokenEvent e)
         {
@@ -460,6 +481,7 @@ public sealed class InferenceEngine : IInferenceEngine, IDisposable
             {
                 Output.Writer.TryWrite(new GenerationUpdate(text[..at], token));
                 _pending.Clear();
+                StopMatched = true;
                 return true;
             }
 
@@ -480,6 +502,11 @@ public sealed class InferenceEngine : IInferenceEngine, IDisposable
 
         public void Flush()
         {
+            if (StopMatched)
+            {
+                return; // text after a stop sequence is never sent, not even the bytes of an unfinished character
+            }
+
             var rest = _pending.Append(detokenizer.Flush()).ToString();
             _pending.Clear();
             if (rest.Length > 0)

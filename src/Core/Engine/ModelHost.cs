@@ -95,6 +95,14 @@ public sealed class ModelHost : BackgroundService, IInferenceEngine
             _options.Validate();
             _logger.LogInformation("Loading model {ModelId} from {Path} (device {Device}, dtype {DType}).", ModelId, _options.ModelPath, _options.Device, _options.DType);
             var engine = await Task.Run(() => InferenceEngine.Load(_options, new Progress(this), _logger), stoppingToken).ConfigureAwait(false);
+            if (_stopped || stoppingToken.IsCancellationRequested)
+            {
+                // The host stopped while the load ran: nobody will stop or dispose this engine later.
+                engine.Dispose();
+                _loaded.TrySetCanceled(stoppingToken);
+                return;
+            }
+
             _engine = engine;
             _logger.LogInformation("Model {ModelId} ready on {Device}.", ModelId, engine.DeviceName);
             _loaded.TrySetResult();
