@@ -59,6 +59,7 @@ internal sealed record GenerationOutcome(
             [K.AppliedMinSteps] = Applied.MinSteps,
             [K.RequestedMaxSteps] = Plan.Request.Depth.MaxSteps,
             [K.FallbackLevels] = FallbackLevels,
+            [K.KvBytesPerToken] = (long)Math.Round(Summary.KvBytesPerToken),
         },
     };
 
@@ -81,6 +82,7 @@ internal sealed record GenerationOutcome(
             [K.DepthSource] = DepthSourceText,
             [K.FallbackLevels] = FallbackLevels,
             [K.TokensPerSecond] = Summary.TokensPerSecond,
+            [K.KvBytesPerToken] = Summary.KvBytesPerToken,
         };
         if (AppliedEffort is { } effort)
         {

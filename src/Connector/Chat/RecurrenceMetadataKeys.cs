@@ -58,6 +58,9 @@ public static class RecurrenceMetadataKeys
     /// <summary>Why it fell back: queue_full or first_token_timeout (string; absent when it did not).</summary>
     public const string FallbackReason = "recurrence_fallback_reason";
 
+    /// <summary>Key/value cache bytes per token the sequence held at the end (double; long in AdditionalCounts).</summary>
+    public const string KvBytesPerToken = "recurrence_kv_bytes_per_token";
+
     /// <summary>Generated tokens per second of engine time (double; not in AdditionalCounts).</summary>
     public const string TokensPerSecond = "recurrence_tokens_per_second";
 

@@ -57,6 +57,12 @@ public sealed record GenerationSummary
     /// <summary>Approximate forward FLOPs spent on the whole response (prompt and generated tokens).</summary>
     public required double EffectiveFlops { get; init; }
 
+    /// <summary>Key/value cache bytes the sequence held at the end (all slots, entries actually written).</summary>
+    public long KvCacheBytes { get; init; }
+
+    /// <summary>Key/value cache bytes per token of the sequence (prompt and generated).</summary>
+    public double KvBytesPerToken { get; init; }
+
     /// <summary>Why it ended.</summary>
     public required FinishReason FinishReason { get; init; }
 

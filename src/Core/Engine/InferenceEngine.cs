@@ -400,6 +400,8 @@ public sealed class InferenceEngine : IInferenceEngine, IDisposable
             MaxSteps = generated.Count == 0 ? 0 : generated.Max(g => g.Steps),
             CapHitTokens = generated.Count(g => !g.ExitedEarly),
             EffectiveFlops = EffectiveFlops(sequence),
+            KvCacheBytes = sequence.Cache.UsedBytes,
+            KvBytesPerToken = sequence.Cache.BytesPerToken,
             FinishReason = reason,
             Elapsed = work.Clock.Elapsed,
             Depth = work.Request.Depth,

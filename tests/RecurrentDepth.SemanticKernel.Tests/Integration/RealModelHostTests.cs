@@ -87,8 +87,12 @@ public sealed class RealModelHostTests
         Assert.Equal((long)maxSteps, Convert.ToInt64(m[K.AppliedMaxSteps], System.Globalization.CultureInfo.InvariantCulture));
         int max = Convert.ToInt32(m[K.MaxSteps], System.Globalization.CultureInfo.InvariantCulture);
         double mean = Convert.ToDouble(m[K.MeanSteps], System.Globalization.CultureInfo.InvariantCulture);
+        // fp32 K+V of the tiny model: 2 × 4 heads × 16 × 4 B = 512 B per slot; at least prelude 2 + core 4 + coda 2 slots per token.
+        Assert.True(Convert.ToDouble(m[K.KvBytesPerToken], System.Globalization.CultureInfo.InvariantCulture) >= 8 * 512);
         if (fixedDepth)
         {
+            // Every token ran exactly maxSteps recurrences: prelude 2 + core 4·r + coda 2 slots each.
+            Assert.Equal((2 + 4 * maxSteps + 2) * 512.0, Convert.ToDouble(m[K.KvBytesPerToken], System.Globalization.CultureInfo.InvariantCulture));
             Assert.Equal(maxSteps, max);
             Assert.Equal(maxSteps, mean);
             Assert.Equal(1.0, Convert.ToDouble(m[K.CapHitShare], System.Globalization.CultureInfo.InvariantCulture));
