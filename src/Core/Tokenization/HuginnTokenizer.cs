@@ -84,7 +84,7 @@ public sealed class HuginnTokenizer
             Merges = contents.Merges.Select(m => $"{m.Left} {m.Right}"),
             SpecialTokens = added,
             ByteLevel = true,
-            PreTokenizer = new RegexPreTokenizer(splitter, added),
+            PreTokenizer = new AstralSafePreTokenizer(new RegexPreTokenizer(splitter, added)),
         });
 
         BosId = Require(config.BosToken, config.BosField, tokenizerPath);

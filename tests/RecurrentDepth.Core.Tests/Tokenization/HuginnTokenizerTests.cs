@@ -275,6 +275,24 @@ public sealed class HuginnTokenizerTests : IDisposable
         return _temp;
     }
 
+    [Fact]
+    public void Characters_outside_the_BMP_survive_a_split_regex_written_for_code_points()
+    {
+        // Huginn-style patterns use Unicode classes such as \p{So} and \p{L}, which Hugging Face applies to code points.
+        // .NET applies them to UTF-16 units, where an emoji's surrogates match nothing, and Split(invert) drops non-matches.
+        const string pattern = @"\p{L}+|\p{N}|\s+|[\p{P}\p{S}]+|\p{So}";
+        const string text = "Hi 😀 there 𝒜 ok 👍🏽!";
+        Assert.NotEqual(text, string.Concat(System.Text.RegularExpressions.Regex.Matches(text, pattern).Select(m => m.Value)));
+
+        var folder = CopyFixture();
+        var json = ReadTokenizerJson(folder);
+        json["pre_tokenizer"]!["pretokenizers"]![0]!["pattern"]!["Regex"] = pattern;
+        WriteTokenizerJson(folder, json);
+        var tokenizer = HuginnTokenizer.Load(folder);
+
+        Assert.Equal(text, tokenizer.Decode(tokenizer.Encode(text)));
+    }
+
     private static JsonNode ReadTokenizerJson(string folder) =>
         JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "tokenizer.json")))!;
 
