@@ -249,9 +249,10 @@ public sealed class SequenceKvCache : IDisposable
     {
         private bool[] _present = [];
 
-        public Tensor Keys { get; private set; } = empty([1, heads, 0, headDim], dtype, device);
+        // Allocated on the first write (always within a model call's dispose scope, hence detached there).
+        public Tensor Keys { get; private set; } = null!;
 
-        public Tensor Values { get; private set; } = empty([1, heads, 0, headDim], dtype, device);
+        public Tensor Values { get; private set; } = null!;
 
         public int Capacity => _present.Length;
 
@@ -302,8 +303,8 @@ public sealed class SequenceKvCache : IDisposable
                 values.narrow(2, 0, old).copy_(Values);
             }
 
-            Keys.Dispose();
-            Values.Dispose();
+            Keys?.Dispose();
+            Values?.Dispose();
             Keys = keys.DetachFromDisposeScope();
             Values = values.DetachFromDisposeScope();
             Array.Resize(ref _present, capacity);
@@ -311,8 +312,8 @@ public sealed class SequenceKvCache : IDisposable
 
         public void Dispose()
         {
-            Keys.Dispose();
-            Values.Dispose();
+            Keys?.Dispose();
+            Values?.Dispose();
         }
     }
 }
