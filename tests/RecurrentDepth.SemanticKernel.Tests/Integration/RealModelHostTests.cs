@@ -20,14 +20,14 @@ public sealed class RealModelHostTests
 {
     internal static string TinyModel => Path.Combine(AppContext.BaseDirectory, "fixtures", "huginn-tiny");
 
-    internal static async Task<IHost> StartHostAsync(string modelPath, string extraJson = "")
+    internal static async Task<IHost> StartHostAsync(string modelPath, string extraJson = "", string dtype = "float32")
     {
         var json = $$"""
             {
               "RecurrentDepth": {
                 "ModelPath": {{System.Text.Json.JsonSerializer.Serialize(modelPath)}},
                 "Device": "cpu",
-                "DType": "float32",
+                "DType": "{{dtype}}",
                 "MaxBatch": 4,
                 "DefaultMaxTokens": 8{{extraJson}}
               }
