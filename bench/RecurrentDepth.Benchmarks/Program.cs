@@ -8,6 +8,14 @@ var benchmarks = new Dictionary<string, Func<IBenchmark>>(StringComparer.Ordinal
     ["forward"] = () => new ForwardBenchmark(),
 };
 
+// Effort (accuracy per difficulty and recurrence depth of the micro model) is the trainer's evaluation.
+if (args.Length > 0 && args[0].Equals("effort", StringComparison.OrdinalIgnoreCase))
+{
+    var rest = args[1..];
+    var defaults = rest.Contains("--model") ? [] : new[] { "--model", Path.Combine(AppContext.BaseDirectory, "models", "huginn-micro-arith") };
+    return RecurrentDepth.Training.CommandLine.Run(["eval", .. defaults, .. rest]);
+}
+
 // Decode has its own options (--tokens N, --repeats N, --model DIR) and always runs with one torch thread.
 if (args.Length > 0 && args[0].Equals("decode", StringComparison.OrdinalIgnoreCase))
 {
@@ -25,6 +33,7 @@ if (args.Length == 0 || args[0] is "-h" or "--help" || !benchmarks.TryGetValue(a
     }
 
     Console.Error.WriteLine($"  {"decode",-10} decode tokens/s, KV bytes/token, batching and context scaling (--tokens N --repeats N --model DIR)");
+    Console.Error.WriteLine($"  {"effort",-10} micro-model accuracy per difficulty vs recurrence steps and adaptive exit (--docs DIR --count N)");
     Console.Error.WriteLine();
     Console.Error.WriteLine(BenchmarkOptions.Help);
     return args.Length == 0 || args[0] is "-h" or "--help" ? 0 : 2;
