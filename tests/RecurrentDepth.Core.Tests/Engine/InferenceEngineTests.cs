@@ -257,4 +257,19 @@ public sealed class InferenceEngineTests
         Assert.Equal(FinishReason.Cancelled, summary!.FinishReason);
         Assert.True(summary.OutputTokens < 500);
     }
+
+    [Fact]
+    public async Task The_engine_generates_in_bf16_with_the_same_depth_accounting()
+    {
+        using var engine = InferenceEngine.Load(Options() with { DType = "bfloat16" });
+        var fixedDepth = await Collect(engine, Request("bf16 please", steps: 6, seed: 1, maxTokens: 5));
+        var adaptive = await Collect(engine, Request("bf16 please", steps: 16, seed: 1, maxTokens: 5, criterion: ExitCriterion.Kl));
+
+        Assert.Equal(5, fixedDepth.Summary.OutputTokens);
+        Assert.All(fixedDepth.Tokens, t => Assert.Equal(6, t.Steps));
+        Assert.All(adaptive.Tokens, t => Assert.InRange(t.Steps, 1, 16));
+        Assert.Equal(adaptive.Tokens.Count(t => !t.ExitedEarly), adaptive.Summary.CapHitTokens);
+        // bf16 K+V: 2 × 4 heads × 16 × 2 B = 256 B per slot; prelude 2 + core 4·6 + coda 2 slots per token.
+        Assert.Equal((2 + 4 * 6 + 2) * 256.0, fixedDepth.Summary.KvBytesPerToken);
+    }
 }
