@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using RecurrentDepth.Devices;
 
 namespace RecurrentDepth.SemanticKernel;
 
@@ -8,8 +9,6 @@ namespace RecurrentDepth.SemanticKernel;
 /// </summary>
 internal sealed class RecurrentDepthModelOptionsValidator : IValidateOptions<RecurrentDepthOptions>
 {
-    private static readonly string[] DTypes = ["auto", "float32", "fp32", "f32", "bfloat16", "bf16", "float16", "fp16", "f16", "half"];
-
     public ValidateOptionsResult Validate(string? name, RecurrentDepthOptions options)
     {
         const string S = RecurrentDepthOptions.SectionName;
@@ -39,23 +38,16 @@ internal sealed class RecurrentDepthModelOptionsValidator : IValidateOptions<Rec
             failures.Add($"{S}:Threads must be ≥ 0, 0 meaning libtorch's default (got {options.Threads}).");
         }
 
-        if (!IsDeviceForm(options.Device))
+        if (!ComputeDevice.IsValidSpec(options.Device))
         {
             failures.Add($"{S}:Device '{options.Device}' is not valid; expected \"auto\", \"cpu\", \"cuda\" or \"cuda:N\".");
         }
 
-        if (!string.IsNullOrWhiteSpace(options.DType) && !DTypes.Contains(options.DType.Trim().ToLowerInvariant()))
+        if (!ComputeDevice.IsValidDType(options.DType))
         {
             failures.Add($"{S}:DType '{options.DType}' is not valid; expected \"auto\", \"float32\", \"bfloat16\" or \"float16\".");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
-    }
-
-    private static bool IsDeviceForm(string? device)
-    {
-        var text = string.IsNullOrWhiteSpace(device) ? "auto" : device.Trim().ToLowerInvariant();
-        return text is "auto" or "cpu" or "cuda" ||
-            (text.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(text.AsSpan(5), out int index) && index >= 0);
     }
 }
