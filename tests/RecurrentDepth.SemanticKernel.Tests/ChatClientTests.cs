@@ -133,6 +133,8 @@ public sealed class ChatClientTests
 
         public int QueueCapacity => 1;
 
+        public EngineLoad CurrentLoad => new() { QueueCapacity = 1 };
+
         public IAsyncEnumerable<GenerationUpdate> GenerateAsync(GenerationRequest request, CancellationToken cancellationToken = default) =>
             throw new ModelNotReadyException("Model 'm' is still loading.");
     }

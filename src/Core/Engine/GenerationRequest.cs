@@ -37,6 +37,12 @@ public sealed record GenerationRequest
     /// </summary>
     public long? Seed { get; init; }
 
+    /// <summary>
+    /// Keep generating through end-of-turn / end-of-text tokens until <see cref="MaxNewTokens"/> (benchmarks; vLLM's
+    /// <c>ignore_eos</c>). Stop sequences still apply. Default false.
+    /// </summary>
+    public bool IgnoreEndOfTurn { get; init; }
+
     /// <summary>Checks every field and throws <see cref="ArgumentException"/> naming the bad setting.</summary>
     public GenerationRequest Validate()
     {

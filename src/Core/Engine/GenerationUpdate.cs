@@ -19,7 +19,11 @@ public enum FinishReason
 /// <param name="TokenId">Vocabulary id.</param>
 /// <param name="Steps">Recurrence steps this token ran.</param>
 /// <param name="ExitedEarly">True when the exit criterion fired; false when it ran to the cap.</param>
-public sealed record GeneratedToken(int TokenId, int Steps, bool ExitedEarly);
+/// <param name="ExitValue">
+/// How settled the prediction was when the token stopped recurring: the exit criterion's value at its last step
+/// (KL between the last two steps' next-token distributions for fixed-depth requests). Null when not measured.
+/// </param>
+public sealed record GeneratedToken(int TokenId, int Steps, bool ExitedEarly, double? ExitValue = null);
 
 /// <summary>
 /// A piece of a streamed response: new text (possibly empty while a multi-byte character is incomplete) with the
@@ -35,6 +39,9 @@ public sealed record GenerationSummary
 {
     /// <summary>Prompt tokens.</summary>
     public required int InputTokens { get; init; }
+
+    /// <summary>Prompt tokens whose KV entries (every recurrence slot) were reused from the prefix cache, not prefilled.</summary>
+    public int CachedInputTokens { get; init; }
 
     /// <summary>Generated tokens.</summary>
     public required int OutputTokens { get; init; }
@@ -53,6 +60,15 @@ public sealed record GenerationSummary
 
     /// <summary>Share (0..1) of generated tokens that hit the step cap without the criterion firing; 1 for fixed depth.</summary>
     public double CapHitShare => OutputTokens == 0 ? 0 : (double)CapHitTokens / OutputTokens;
+
+    /// <summary>Generated tokens whose <see cref="GeneratedToken.ExitValue"/> ended above the effort's threshold.</summary>
+    public int UnconvergedTokens { get; init; }
+
+    /// <summary>Share (0..1) of generated tokens that ended unconverged.</summary>
+    public double UnconvergedShare => OutputTokens == 0 ? 0 : (double)UnconvergedTokens / OutputTokens;
+
+    /// <summary>Largest <see cref="GeneratedToken.ExitValue"/> of the response; null when none was measured.</summary>
+    public double? MaxExitValue { get; init; }
 
     /// <summary>Approximate forward FLOPs spent on the whole response (prompt and generated tokens).</summary>
     public required double EffectiveFlops { get; init; }

@@ -38,6 +38,12 @@ public interface IInferenceEngine
     int QueueCapacity { get; }
 
     /// <summary>
+    /// A snapshot of the engine's load: queue, active sequences, KV-pool blocks and prefix-cache use. Cheap; safe to
+    /// call from any thread (health checks, metrics and placement read it).
+    /// </summary>
+    EngineLoad CurrentLoad { get; }
+
+    /// <summary>
     /// Streams the response to <paramref name="request"/>. The last update carries the summary. Cancelling the token
     /// stops work within one recurrence step.
     /// </summary>
@@ -45,6 +51,28 @@ public interface IInferenceEngine
     /// <exception cref="EngineQueueFullException">The queue is full.</exception>
     /// <exception cref="ModelNotReadyException">The model failed to load, or the engine stopped (or was never started).</exception>
     IAsyncEnumerable<GenerationUpdate> GenerateAsync(GenerationRequest request, CancellationToken cancellationToken = default);
+}
+
+/// <summary>A snapshot of an engine's load.</summary>
+public sealed record EngineLoad
+{
+    /// <summary>Requests waiting for admission.</summary>
+    public int QueueLength { get; init; }
+
+    /// <summary>Most requests that may wait.</summary>
+    public int QueueCapacity { get; init; }
+
+    /// <summary>Sequences admitted and not yet finished.</summary>
+    public int ActiveSequences { get; init; }
+
+    /// <summary>Blocks of the KV pool in total (0 when the engine has no pool yet).</summary>
+    public int KvBlocksTotal { get; init; }
+
+    /// <summary>Blocks of the KV pool free for new sequences (prefix-cache blocks that can be evicted count as free).</summary>
+    public int KvBlocksFree { get; init; }
+
+    /// <summary>Bytes held by the prefix cache of finished conversations.</summary>
+    public long PrefixCacheBytes { get; init; }
 }
 
 /// <summary>Thrown when a request arrives while the engine's queue is full.</summary>

@@ -123,6 +123,9 @@ public sealed class InferenceEngine : IInferenceEngine, IDisposable
     /// <inheritdoc />
     public int QueueCapacity => _options.MaxQueue;
 
+    /// <inheritdoc />
+    public EngineLoad CurrentLoad => new() { QueueLength = QueueLength, QueueCapacity = QueueCapacity, ActiveSequences = ActiveSequences };
+
     /// <summary>Sequences currently being decoded.</summary>
     public int ActiveSequences { get; private set; }
 
@@ -229,7 +232,7 @@ public sealed class InferenceEngine : IInferenceEngine, IDisposable
             Sampling = request.Sampling,
             Cache = request.Cache ?? _defaultCache,
             MaxNewTokens = request.MaxNewTokens,
-            StopTokens = _tokenizer.StopTokenIds,
+            StopTokens = request.IgnoreEndOfTurn ? new HashSet<int>() : _tokenizer.StopTokenIds,
             MaxContext = _options.MaxContext,
             // Greedy requests without a seed still draw their initial latent states: seed 0 keeps temperature 0 deterministic.
             Seed = request.Seed ?? (request.Sampling.IsGreedy ? 0 : Random.Shared.NextInt64()),

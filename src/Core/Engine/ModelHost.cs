@@ -47,6 +47,9 @@ public sealed class ModelHost : BackgroundService, IInferenceEngine
     /// <inheritdoc />
     public int QueueCapacity => _options.MaxQueue;
 
+    /// <inheritdoc />
+    public EngineLoad CurrentLoad => _engine?.CurrentLoad ?? new EngineLoad { QueueCapacity = QueueCapacity };
+
     /// <summary>Latest load progress, for progress displays; null before the first tensor.</summary>
     public ModelLoadProgress? LoadProgress { get; private set; }
 

@@ -43,6 +43,8 @@ internal sealed class FakeInferenceEngine(string modelId = "huginn-fake") : IInf
 
     public int QueueCapacity { get; set; } = 4;
 
+    public EngineLoad CurrentLoad => new() { QueueLength = QueueLength, QueueCapacity = QueueCapacity };
+
     public static string ExpectedText(int maxTokens = int.MaxValue) => string.Concat(Words.Take(maxTokens));
 
     public static int StepsFor(DepthPolicy depth, bool last) =>
