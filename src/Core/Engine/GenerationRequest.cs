@@ -38,6 +38,12 @@ public sealed record GenerationRequest
     public long? Seed { get; init; }
 
     /// <summary>
+    /// Constrains the generated text (JSON, a JSON Schema, a regular expression); null (default) leaves it free. The
+    /// constraint touches only the sampling of each token, never the recurrence.
+    /// </summary>
+    public OutputConstraint? Constraint { get; init; }
+
+    /// <summary>
     /// Keep generating through end-of-turn / end-of-text tokens until <see cref="MaxNewTokens"/> (benchmarks; vLLM's
     /// <c>ignore_eos</c>). Stop sequences still apply. Default false.
     /// </summary>
