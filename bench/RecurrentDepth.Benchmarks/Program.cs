@@ -16,6 +16,18 @@ if (args.Length > 0 && args[0].Equals("effort", StringComparison.OrdinalIgnoreCa
     return RecurrentDepth.Training.CommandLine.Run(["eval", .. defaults, .. rest]);
 }
 
+// The side-by-side benchmark's worker (../shared/bench-reference/PROTOCOL.md): the serving path, driven over stdin.
+if (args.Length > 0 && args[0].Equals("worker", StringComparison.OrdinalIgnoreCase))
+{
+    return RecurrentDepth.Benchmarks.Serving.SbsWorker.Run();
+}
+
+// One decode workload through the serving path, from flags (--prompt-len, --batch, --steps, --cache, ... --json).
+if (args.Length > 0 && args[0].Equals("decode", StringComparison.OrdinalIgnoreCase) && RecurrentDepth.Benchmarks.Serving.SingleDecode.Wants(args[1..]))
+{
+    return RecurrentDepth.Benchmarks.Serving.SingleDecode.Run(args[1..]);
+}
+
 // Decode has its own options (--tokens N, --repeats N, --model DIR) and always runs with one torch thread.
 if (args.Length > 0 && args[0].Equals("decode", StringComparison.OrdinalIgnoreCase))
 {
@@ -33,6 +45,8 @@ if (args.Length == 0 || args[0] is "-h" or "--help" || !benchmarks.TryGetValue(a
     }
 
     Console.Error.WriteLine($"  {"decode",-10} decode tokens/s, KV bytes/token, batching and context scaling (--tokens N --repeats N --model DIR)");
+    Console.Error.WriteLine($"  {"",-10} {RecurrentDepth.Benchmarks.Serving.SingleDecode.Help}");
+    Console.Error.WriteLine($"  {"worker",-10} side-by-side worker: speaks ../shared/bench-reference/PROTOCOL.md on stdin/stdout (serving path)");
     Console.Error.WriteLine($"  {"effort",-10} micro-model accuracy per difficulty vs recurrence steps and adaptive exit (--docs DIR --count N)");
     Console.Error.WriteLine();
     Console.Error.WriteLine(BenchmarkOptions.Help);
