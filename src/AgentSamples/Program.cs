@@ -31,7 +31,7 @@ if (!Directory.Exists(modelPath))
 
 var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], ContentRootPath = AppContext.BaseDirectory });
 builder.Services.AddRecurrentDepthModel(builder.Configuration.GetSection("RecurrentDepth"));
-builder.Services.Configure<RecurrentDepth.SemanticKernel.RecurrentDepthOptions>(o =>
+builder.Services.Configure<RecurrentDepth.Engine.EngineOptions>(o =>
 {
     o.ModelPath = modelPath;
     o.Device = options.Device;

@@ -112,7 +112,7 @@ public sealed class DependencyInjectionTests
         await host.StartAsync();
 
         var options = host.Services.GetRequiredService<IOptions<RecurrentDepthOptions>>().Value;
-        Assert.Equal(("low", 16, true, TimeSpan.FromMinutes(1)), (options.DefaultEffort, options.MaxQueue, options.EnableEffortFallback, options.RequestTimeout));
+        Assert.Equal(("low", true, TimeSpan.FromMinutes(1)), (options.DefaultEffort, options.EnableEffortFallback, options.RequestTimeout));
         // A partial profile override keeps the rest of the default profile.
         Assert.Equal(new EffortProfile { MaxSteps = 48, Criterion = ExitCriterion.Kl, Threshold = 5e-4 }, options.EffortProfiles.High);
         Assert.Equal(EffortProfile.Fixed(2), options.EffortProfiles.None);
@@ -146,7 +146,7 @@ public sealed class DependencyInjectionTests
 
         var health = await host.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync();
         var entry = Assert.Single(health.Entries);
-        Assert.Equal(RecurrentDepthServiceCollectionExtensions.HealthCheckName, entry.Key);
+        Assert.Equal(RecurrentDepthModelServiceCollectionExtensions.HealthCheckName, entry.Key);
         Assert.Equal(HealthStatus.Unhealthy, entry.Value.Status); // not started: still loading
     }
 
@@ -162,7 +162,7 @@ public sealed class DependencyInjectionTests
         services.AddRecurrentDepthModel(configuration.GetSection("Models:Latent"));
         await using var provider = services.BuildServiceProvider();
 
-        var options = provider.GetRequiredService<IOptions<RecurrentDepthOptions>>().Value;
+        var options = provider.GetRequiredService<IOptions<EngineOptions>>().Value;
         Assert.Equal(("/models/x", 2), (options.ModelPath, options.MaxBatch));
     }
 
@@ -174,11 +174,15 @@ public sealed class DependencyInjectionTests
               "EffortProfiles": { "Low": { "MaxSteps": 0 } } } }
             """);
         builder.Services.AddRecurrentDepthModel();
+        builder.Services.AddRecurrentDepthChatClient();
         using var host = builder.Build();
 
-        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+        // The model's and the chat services' options are validated separately; the host reports both together.
+        var error = await Assert.ThrowsAsync<AggregateException>(() => host.StartAsync());
 
-        var message = string.Join("\n", error.Failures);
+        var failures = error.InnerExceptions.Cast<OptionsValidationException>().ToList();
+        Assert.Equal([typeof(EngineOptions), typeof(RecurrentDepthOptions)], failures.Select(f => f.OptionsType).Order(Comparer<Type>.Create((a, b) => string.CompareOrdinal(a.Name, b.Name))));
+        var message = string.Join("\n", failures.SelectMany(f => f.Failures));
         foreach (var option in new[] { "RecurrentDepth:ModelPath", "RecurrentDepth:MaxBatch", "RecurrentDepth:Device", "RecurrentDepth:DefaultEffort", "RecurrentDepth:RequestTimeout", "RecurrentDepth:EffortProfiles:Low" })
         {
             Assert.Contains(option, message, StringComparison.Ordinal);

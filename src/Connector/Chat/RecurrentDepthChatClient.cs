@@ -24,7 +24,7 @@ public sealed class RecurrentDepthChatClient : IChatClient
     private readonly ChatClientMetadata _metadata;
 
     /// <summary>Creates a client over <paramref name="engine"/>.</summary>
-    /// <param name="engine">The model (usually the hosted <see cref="ModelHost"/>); not owned: disposing the client leaves it running.</param>
+    /// <param name="engine">The model (usually the hosted <c>ModelHost</c> of RecurrentDepth.Core); not owned: disposing the client leaves it running.</param>
     /// <param name="options">Defaults, effort profiles and resilience settings; null uses <see cref="RecurrentDepthOptions"/>' defaults.</param>
     /// <exception cref="ArgumentNullException"><paramref name="engine"/> is null.</exception>
     public RecurrentDepthChatClient(IInferenceEngine engine, RecurrentDepthOptions? options = null)

@@ -25,7 +25,7 @@ public sealed class RecurrentDepthChatCompletionService : IChatCompletionService
     private readonly GenerationRunner _runner;
 
     /// <summary>Creates the service over <paramref name="engine"/>.</summary>
-    /// <param name="engine">The model (usually the hosted <see cref="ModelHost"/>); not owned.</param>
+    /// <param name="engine">The model (usually the hosted <c>ModelHost</c> of RecurrentDepth.Core); not owned.</param>
     /// <param name="options">Defaults, effort profiles and resilience settings; null uses <see cref="RecurrentDepthOptions"/>' defaults.</param>
     /// <exception cref="ArgumentNullException"><paramref name="engine"/> is null.</exception>
     public RecurrentDepthChatCompletionService(IInferenceEngine engine, RecurrentDepthOptions? options = null)

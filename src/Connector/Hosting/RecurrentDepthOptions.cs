@@ -1,43 +1,16 @@
-using RecurrentDepth.Engine;
-
 namespace RecurrentDepth.SemanticKernel;
 
 /// <summary>
-/// Settings of a recurrent-depth model and of the chat services over it, bound from the configuration section
-/// <c>RecurrentDepth</c> (<see cref="SectionName"/>). The model fields map to the engine's <see cref="EngineOptions"/>;
-/// the rest are defaults of the chat services. Validated when the host starts; messages name the option.
+/// Defaults of the chat services over a recurrent-depth model (effort, token limits, timeouts, fallback), bound from
+/// the configuration section <c>RecurrentDepth</c> (<see cref="SectionName"/>) when the container has an
+/// <c>IConfiguration</c>, then from <c>services.Configure&lt;RecurrentDepthOptions&gt;(...)</c>. The model itself
+/// (path, device, batch, queue) is configured by the engine's own options in the same section. Validated when the
+/// host starts; messages name the option.
 /// </summary>
 public sealed class RecurrentDepthOptions
 {
     /// <summary>The configuration section the options are read from: <c>RecurrentDepth</c>.</summary>
     public const string SectionName = "RecurrentDepth";
-
-    /// <summary>Checkpoint folder (config.json, safetensors, tokenizer.json). Required when the model is hosted in-process.</summary>
-    public string ModelPath { get; set; } = "";
-
-    /// <summary>Model id reported to callers; default: the checkpoint folder's name.</summary>
-    public string? ModelId { get; set; }
-
-    /// <summary>"auto" (default: CUDA when available, else CPU), "cpu", "cuda" or "cuda:N".</summary>
-    public string Device { get; set; } = "auto";
-
-    /// <summary>"auto" (default: bf16 on CUDA, fp32 on CPU), "float32", "bfloat16" or "float16".</summary>
-    public string DType { get; set; } = "auto";
-
-    /// <summary>Most sequences decoded together. Default 8.</summary>
-    public int MaxBatch { get; set; } = 8;
-
-    /// <summary>Most requests waiting for admission; one more is rejected at once. Default 64.</summary>
-    public int MaxQueue { get; set; } = 64;
-
-    /// <summary>Context limit in tokens (prompt + generated); 0 (default) uses the model's block size.</summary>
-    public int MaxContext { get; set; }
-
-    /// <summary>KV-cache strategy for requests that do not choose one. Default <c>latest-m4</c>.</summary>
-    public string CacheStrategy { get; set; } = "latest-m4";
-
-    /// <summary>Torch intra-op threads on CPU; 0 (default) leaves libtorch's choice.</summary>
-    public int Threads { get; set; }
 
     /// <summary>
     /// Effort used when a request names neither steps nor an effort; any spelling of
@@ -72,18 +45,4 @@ public sealed class RecurrentDepthOptions
 
     /// <summary>Pause before a fallback attempt, giving the queue time to drain. Default 250 ms.</summary>
     public TimeSpan EffortFallbackDelay { get; set; } = TimeSpan.FromMilliseconds(250);
-
-    /// <summary>The engine's view of these options.</summary>
-    public EngineOptions ToEngineOptions() => new()
-    {
-        ModelPath = ModelPath,
-        ModelId = ModelId,
-        Device = Device,
-        DType = DType,
-        MaxBatch = MaxBatch,
-        MaxQueue = MaxQueue,
-        MaxContext = MaxContext,
-        CacheStrategy = CacheStrategy,
-        Threads = Threads,
-    };
 }

@@ -65,15 +65,6 @@ internal sealed class RecurrentDepthOptionsValidator : IValidateOptions<Recurren
         {
             failures.Add($"{S}:EffortFallbackDelay must be between zero and one day; got {options.EffortFallbackDelay}.");
         }
-
-        try
-        {
-            Caching.CacheStrategy.Parse(options.CacheStrategy ?? "", $"{S}:CacheStrategy");
-        }
-        catch (ArgumentException ex)
-        {
-            failures.Add($"{S}:CacheStrategy: {FirstSentence(ex.Message)}");
-        }
     }
 
     private static string FirstSentence(string message)

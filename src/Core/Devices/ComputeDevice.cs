@@ -6,16 +6,11 @@ namespace RecurrentDepth.Devices;
 /// <summary>Turns the user's device and dtype settings into TorchSharp values, with errors that say what to change.</summary>
 public static class ComputeDevice
 {
-    /// <summary>Whether <paramref name="spec"/> has a valid device form ("auto", "cpu", "cuda", "cuda:N"); availability is not checked.</summary>
-    public static bool IsValidSpec(string? spec)
-    {
-        var text = string.IsNullOrWhiteSpace(spec) ? "auto" : spec.Trim().ToLowerInvariant();
-        return text is "auto" or "cpu" or "cuda" || text.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(text.AsSpan(5), out int n) && n >= 0;
-    }
+    /// <summary>Whether <paramref name="spec"/> has a valid device form; see <see cref="DeviceNames.IsValidSpec"/>.</summary>
+    public static bool IsValidSpec(string? spec) => DeviceNames.IsValidSpec(spec);
 
-    /// <summary>Whether <paramref name="name"/> is a dtype name <see cref="ResolveDType"/> accepts.</summary>
-    public static bool IsValidDType(string? name) =>
-        (string.IsNullOrWhiteSpace(name) ? "auto" : name.Trim().ToLowerInvariant()) is "auto" or "float32" or "fp32" or "f32" or "bfloat16" or "bf16" or "float16" or "fp16" or "f16" or "half";
+    /// <summary>Whether <paramref name="name"/> is a dtype name <see cref="ResolveDType"/> accepts; see <see cref="DeviceNames.IsValidDType"/>.</summary>
+    public static bool IsValidDType(string? name) => DeviceNames.IsValidDType(name);
 
     /// <summary>
     /// Resolves <c>"auto"</c> (CUDA device 0 when available, else CPU), <c>"cpu"</c>, <c>"cuda"</c> or <c>"cuda:N"</c>.

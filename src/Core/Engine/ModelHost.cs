@@ -14,7 +14,10 @@ namespace RecurrentDepth.Engine;
 /// </summary>
 public sealed class ModelHost : BackgroundService, IInferenceEngine
 {
-    private readonly EngineOptions _options;
+    // Read on first use, not in the constructor: the host validates options when it starts (ValidateOnStart), and
+    // resolving the hosted services must not throw before that check can report every invalid option together.
+    private readonly IOptions<EngineOptions> _optionsAccessor;
+    private string? _modelId;
     private readonly ILogger<ModelHost> _logger;
     private readonly TaskCompletionSource _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile InferenceEngine? _engine;
@@ -27,13 +30,14 @@ public sealed class ModelHost : BackgroundService, IInferenceEngine
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(logger);
-        _options = options.Value;
+        _optionsAccessor = options;
         _logger = logger;
-        ModelId = _options.ModelId ?? (string.IsNullOrWhiteSpace(_options.ModelPath) ? "recurrent-depth" : new DirectoryInfo(_options.ModelPath).Name);
     }
 
+    private EngineOptions _options => _optionsAccessor.Value;
+
     /// <inheritdoc />
-    public string ModelId { get; }
+    public string ModelId => _modelId ??= _options.ModelId ?? (string.IsNullOrWhiteSpace(_options.ModelPath) ? "recurrent-depth" : new DirectoryInfo(_options.ModelPath).Name);
 
     /// <inheritdoc />
     public EngineState State => _stopped ? EngineState.Stopped : _failure is not null ? EngineState.Faulted : _engine is null ? EngineState.Loading : EngineState.Ready;

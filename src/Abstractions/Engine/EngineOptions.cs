@@ -1,0 +1,112 @@
+using RecurrentDepth.Caching;
+
+namespace RecurrentDepth.Engine;
+
+/// <summary>
+/// Settings of the model core: what to load, where, and how many requests to serve at once. Bound from the
+/// configuration section <c>RecurrentDepth</c> (<see cref="SectionName"/>) by <c>AddRecurrentDepthModel</c>;
+/// validated once, by <see cref="Validate"/>, when the host starts. Error messages name the option.
+/// </summary>
+public sealed record EngineOptions
+{
+    /// <summary>The configuration section the options are read from: <c>RecurrentDepth</c>.</summary>
+    public const string SectionName = "RecurrentDepth";
+
+    /// <summary>Checkpoint folder (config.json, safetensors, tokenizer.json). Required.</summary>
+    public string ModelPath { get; set; } = "";
+
+    /// <summary>Model id reported to callers; default: the folder name.</summary>
+    public string? ModelId { get; set; }
+
+    /// <summary>"auto" (default: CUDA when available, else CPU), "cpu", "cuda" or "cuda:N".</summary>
+    public string Device { get; set; } = "auto";
+
+    /// <summary>"auto" (default: bf16 on CUDA, fp32 on CPU), "float32", "bfloat16" or "float16".</summary>
+    public string DType { get; set; } = "auto";
+
+    /// <summary>Most sequences decoded together. Default 8.</summary>
+    public int MaxBatch { get; set; } = 8;
+
+    /// <summary>Most requests waiting for admission; one more is rejected at once. Default 64.</summary>
+    public int MaxQueue { get; set; } = 64;
+
+    /// <summary>Context limit in tokens (prompt + generated); 0 (default) uses the model's block_size.</summary>
+    public int MaxContext { get; set; }
+
+    /// <summary>KV-cache strategy for requests that do not choose one. Default <c>latest-m4</c> (safe with early exit).</summary>
+    public string CacheStrategy { get; set; } = "latest-m4";
+
+    /// <summary>Torch intra-op threads on CPU; 0 (default) leaves libtorch's choice.</summary>
+    public int Threads { get; set; }
+
+    /// <summary>
+    /// Checks every field's form; throws <see cref="ArgumentException"/> naming the option. Whether the device is
+    /// present is checked when the model loads (this method touches no native library).
+    /// </summary>
+    /// <exception cref="ArgumentException">An option is invalid; <see cref="ArgumentException.ParamName"/> is its name.</exception>
+    public EngineOptions Validate()
+    {
+        foreach (var (option, message) in Problems())
+        {
+            throw new ArgumentException(message, option);
+        }
+
+        return this;
+    }
+
+    /// <summary>Every invalid option with a message naming it (empty when all are valid). <see cref="Validate"/> throws the first.</summary>
+    public IEnumerable<(string Option, string Message)> Problems()
+    {
+        const string S = SectionName;
+        if (string.IsNullOrWhiteSpace(ModelPath))
+        {
+            yield return (nameof(ModelPath), $"{S}:ModelPath is required: the folder of a Huginn checkpoint (config.json, model.safetensors, tokenizer.json).");
+        }
+
+        if (MaxBatch < 1)
+        {
+            yield return (nameof(MaxBatch), $"{S}:MaxBatch must be at least 1 (got {MaxBatch}).");
+        }
+
+        if (MaxQueue < 1)
+        {
+            yield return (nameof(MaxQueue), $"{S}:MaxQueue must be at least 1 (got {MaxQueue}).");
+        }
+
+        if (MaxContext < 0)
+        {
+            yield return (nameof(MaxContext), $"{S}:MaxContext must be ≥ 0, 0 meaning the model's block size (got {MaxContext}).");
+        }
+
+        if (Threads < 0)
+        {
+            yield return (nameof(Threads), $"{S}:Threads must be ≥ 0, 0 meaning libtorch's default (got {Threads}).");
+        }
+
+        string? cacheProblem = null;
+        try
+        {
+            _ = Caching.CacheStrategy.Parse(CacheStrategy, $"{S}:CacheStrategy");
+        }
+        catch (ArgumentException ex)
+        {
+            int cut = ex.Message.IndexOf(" (Parameter '", StringComparison.Ordinal);
+            cacheProblem = cut > 0 ? ex.Message[..cut] : ex.Message;
+        }
+
+        if (cacheProblem is not null)
+        {
+            yield return (nameof(CacheStrategy), $"{S}:CacheStrategy: {cacheProblem}");
+        }
+
+        if (!Devices.DeviceNames.IsValidSpec(Device))
+        {
+            yield return (nameof(Device), $"{S}:Device '{Device}' is not valid; expected \"auto\", \"cpu\", \"cuda\" or \"cuda:N\".");
+        }
+
+        if (!Devices.DeviceNames.IsValidDType(DType))
+        {
+            yield return (nameof(DType), $"{S}:DType '{DType}' is not valid; expected \"auto\", \"float32\", \"bfloat16\" or \"float16\".");
+        }
+    }
+}
