@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using RecurrentDepth.Generation;
 using RecurrentDepth.Modeling;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -164,17 +165,15 @@ public static class EffortEvaluator
         var predictions = new long[maxSteps][];
         var kl = new double[maxSteps][];
         Tensor? previous = null;
-        for (int i = 0; i < maxSteps; i++)
+        model.Recur(state, embedded, context, maxSteps, afterStep: (i, s) =>
         {
             using var step = NewDisposeScope();
-            state = model.Iterate(state, embedded, i, context).MoveToOuterDisposeScope();
-            var logProbs = model.Readout(model.NormalizeLatent(state), context)[rows, last].log_softmax(-1);
+            var logProbs = model.Readout(model.NormalizeLatent(s), context)[rows, last].log_softmax(-1);
             predictions[i] = logProbs.argmax(-1).data<long>().ToArray();
-            kl[i] = previous is null
-                ? Enumerable.Repeat(double.PositiveInfinity, prompts.Count).ToArray()
-                : (previous.exp() * (previous - logProbs)).sum(-1).to(ScalarType.Float64).data<double>().ToArray(); // KL(p_prev ‖ p_cur)
+            // The KL exit's own formula; step 1 is measured against the uniform distribution but never exits here.
+            kl[i] = ExitDivergence.Kl(previous, logProbs, model.Config.VocabSize).to(ScalarType.Float64).data<double>().ToArray();
             previous = logProbs.MoveToOuterDisposeScope();
-        }
+        });
 
         return new TrajectoryResult(predictions, kl);
     }

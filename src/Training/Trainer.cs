@@ -180,19 +180,13 @@ public sealed class Trainer : IDisposable
         {
             using (no_grad())
             {
-                for (int i = 0; i < noGrad; i++)
-                {
-                    state = model.Iterate(state, embedded, i, context);
-                }
+                state = model.Recur(state, embedded, context, noGrad);
             }
 
             state = state.detach();
         }
 
-        for (int i = noGrad; i < noGrad + withGrad; i++)
-        {
-            state = model.Iterate(state, embedded, i, context);
-        }
+        state = model.Recur(state, embedded, context, withGrad, firstRecurrence: noGrad);
 
         return model.Readout(model.NormalizeLatent(state), context).MoveToOuterDisposeScope();
     }

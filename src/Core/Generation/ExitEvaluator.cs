@@ -83,8 +83,7 @@ public sealed class ExitEvaluator : IDisposable
                     logProbs = (probs / probs.sum()).log();
                 }
 
-                var previous = _previousLogProbs ?? full_like(logProbs, Math.Log(1.0 / _vocab));
-                double value = (previous.exp() * (previous - logProbs)).sum().item<float>();
+                double value = ExitDivergence.Kl(_previousLogProbs, logProbs, _vocab).item<float>();
                 _previousLogProbs?.Dispose();
                 _previousLogProbs = logProbs.DetachFromDisposeScope();
                 return (value < _threshold, value);

@@ -10,8 +10,9 @@ namespace RecurrentDepth.Modeling;
 /// ln_f → coda → ln_f → tied head. The recurrence count r is a per-call argument, not part of the model.
 /// </summary>
 /// <remarks>
-/// The building blocks (<see cref="Embed"/>, <see cref="RunPrelude"/>, <see cref="Iterate"/>, <see cref="Readout"/>)
-/// are public so that generation can exit early per token; <see cref="Forward"/> composes them as the reference does.
+/// The building blocks (<see cref="Embed"/>, <see cref="RunPrelude"/>, <see cref="Iterate"/>, <see cref="Recur"/>,
+/// <see cref="Readout"/>) are public so that generation can exit early per token; <see cref="Forward"/> composes them
+/// as the reference does.
 /// The model is not thread-safe: one thread (the engine's) runs it. Create it with <see cref="Load(string, ModelLoadOptions?, IProgress{ModelLoadProgress}?)"/>.
 /// </remarks>
 public sealed class RavenModel : nn.Module
@@ -119,6 +120,33 @@ public sealed class RavenModel : nn.Module
         return x.MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// The recurrence loop: <paramref name="steps"/> calls of <see cref="Iterate"/> from <paramref name="state"/>,
+    /// recurrence indices <paramref name="firstRecurrence"/> onwards. <see cref="Forward"/>, the trainer (twice, for
+    /// truncated backprop: the first steps under no_grad, the rest with gradient) and the effort evaluator all run
+    /// this one loop; generation steps its rows one recurrence at a time through <see cref="Iterate"/> itself.
+    /// </summary>
+    /// <param name="state">State before the first step (B, S, h).</param>
+    /// <param name="embedded">Prelude output e (B, S, h).</param>
+    /// <param name="context">Rotary angles, cache and mask of this call.</param>
+    /// <param name="steps">Recurrences to run (0 returns <paramref name="state"/>).</param>
+    /// <param name="firstRecurrence">0-based index of the first recurrence (selects cache slots).</param>
+    /// <param name="afterStep">Sees each new raw state with its recurrence index; it may keep the tensor (the
+    /// states are results in the caller's dispose scope) and must not dispose it.</param>
+    /// <returns>The raw state after the last step, in the caller's dispose scope.</returns>
+    public Tensor Recur(Tensor state, Tensor embedded, AttentionContext context, int steps, int firstRecurrence = 0, Action<int, Tensor>? afterStep = null)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentOutOfRangeException.ThrowIfNegative(steps);
+        for (int i = firstRecurrence; i < firstRecurrence + steps; i++)
+        {
+            state = Iterate(state, embedded, i, context);
+            afterStep?.Invoke(i, state);
+        }
+
+        return state;
+    }
+
     /// <summary>ln_f of a raw recurrent state: the reference's <c>latent_states</c>.</summary>
     public Tensor NormalizeLatent(Tensor state) => transformer.ln_f.forward(state);
 
@@ -203,11 +231,7 @@ public sealed class RavenModel : nn.Module
         }
 
         var trajectory = recordTrajectory ? new List<Tensor>(numSteps) : null;
-        for (int i = 0; i < numSteps; i++)
-        {
-            state = Iterate(state, embedded, i, context);
-            trajectory?.Add(state);
-        }
+        state = Recur(state, embedded, context, numSteps, afterStep: trajectory is null ? null : (_, s) => trajectory.Add(s));
 
         var latent = NormalizeLatent(state);
         var logits = Readout(latent, context);
