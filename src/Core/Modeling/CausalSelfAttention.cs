@@ -28,23 +28,25 @@ public sealed class CausalSelfAttention : nn.Module
     }
 
     /// <summary>x (B, S, h) -> (B, S, h), writing this call's keys/values into <paramref name="slot"/> of the cache.</summary>
+    /// <remarks>
+    /// Q, K and V go straight into attention's (B, H, S, D) layout with one view and one permute, and Q and K get their
+    /// bias and RoPE together, as one (2, B, H, S, D) tensor in the complex form. No dispose scope of its own: the
+    /// results land in the caller's (the block's) scope.
+    /// </remarks>
     public Tensor forward(Tensor x, AttentionContext context, AttentionSlot slot)
     {
-        using var scope = NewDisposeScope();
         long b = x.shape[0], s = x.shape[1];
-        var qkv = Wqkv.forward(x).chunk(3, -1); // rows: Q | K | V, each head-major (head·D + d)
-        var q = qkv[0].view(b, s, _heads, _headDim);
-        var k = qkv[1].view(b, s, _heads, _headDim);
-        var v = qkv[2].view(b, s, _heads, _headDim);
+        // (B, S, 3h) -> (3, B, H, S, D): rows of Wqkv are Q | K | V, each head-major (head·D + d).
+        var qkv = Wqkv.forward(x).view(b, s, 3, _heads, _headDim).permute(2, 0, 3, 1, 4);
+        var qk = qkv.narrow(0, 0, 2);
         if (qk_bias is not null)
         {
-            q = q + qk_bias[0];
-            k = k + qk_bias[1];
+            qk = qk + qk_bias.unsqueeze(3); // [2, 1, H, D] -> [2, 1, H, 1, D]: added before RoPE
         }
 
-        q = RotaryEmbedding.Apply(q, context.Cos, context.Sin).transpose(1, 2); // (B, S, H, D) -> (B, H, S, D)
-        k = RotaryEmbedding.Apply(k, context.Cos, context.Sin).transpose(1, 2);
-        v = v.transpose(1, 2);
+        var rotation = context.Rotation ?? complex(context.Cos, context.Sin).transpose(1, 2);
+        var rotated = RotaryEmbedding.Rotate(qk, rotation).unbind(0);
+        var (q, k, v) = (rotated[0], rotated[1], qkv[2]);
 
         Tensor? mask = context.Mask;
         if (context.Cache is { } cache)
@@ -74,6 +76,6 @@ public sealed class CausalSelfAttention : nn.Module
         }
 
         y = y.transpose(1, 2).reshape(b, s, _heads * _headDim); // (B, H, S, D) -> (B, S, h)
-        return proj.forward(y).MoveToOuterDisposeScope();
+        return proj.forward(y);
     }
 }

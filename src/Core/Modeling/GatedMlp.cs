@@ -20,8 +20,8 @@ public sealed class GatedMlp : nn.Module<Tensor, Tensor>
     /// <inheritdoc />
     public override Tensor forward(Tensor x)
     {
-        using var scope = NewDisposeScope();
+        // No dispose scope of its own: the results land in the caller's (the block's) scope.
         var gateUp = fc.forward(x).chunk(2, -1); // rows 0..I-1 gate, I..2I-1 up
-        return proj.forward(nn.functional.silu(gateUp[0]) * gateUp[1]).MoveToOuterDisposeScope();
+        return proj.forward(nn.functional.silu(gateUp[0]) * gateUp[1]);
     }
 }

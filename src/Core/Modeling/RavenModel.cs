@@ -179,8 +179,9 @@ public sealed class RavenModel : nn.Module
             }
         }
 
-        var (cos, sin) = Rotary.ForPositions(positions.to(Device));
-        return new AttentionContext(cos, sin, cache, mask);
+        var onDevice = positions.to(Device);
+        var (cos, sin) = Rotary.ForPositions(onDevice);
+        return new AttentionContext(cos, sin, cache, mask) { Rotation = Rotary.RotationFor(onDevice) };
     }
 
     /// <summary>Draws an initial state shaped like <paramref name="like"/> (see <see cref="InitialState"/>).</summary>

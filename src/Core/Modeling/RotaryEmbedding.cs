@@ -5,12 +5,14 @@ namespace RecurrentDepth.Modeling;
 /// <summary>
 /// Rotary position embedding in Huginn's layout: adjacent pairs (2i, 2i+1) rotate together ("complex-like",
 /// GPT-J / Meta-Llama style, not NeoX split-half), θᵢ = base^(−2i/d), all in fp32.
-/// Holds the cos/sin tables for every position up to <c>block_size</c>; these are derived data, not parameters.
+/// Holds the cos/sin tables for every position up to <c>block_size</c>, and the same angles as unit complex numbers
+/// (the reference's <c>freqs_cis</c>); these are derived data, not parameters.
 /// </summary>
 public sealed class RotaryEmbedding : IDisposable
 {
     private readonly Tensor _cos;
     private readonly Tensor _sin;
+    private readonly Tensor _rotation;
 
     /// <summary>Builds the tables [maxPositions, headDim/2] on <paramref name="device"/>.</summary>
     public RotaryEmbedding(int headDim, int maxPositions, double ropeBase, Device device)
@@ -22,6 +24,7 @@ public sealed class RotaryEmbedding : IDisposable
         var angles = outer(arange(maxPositions, ScalarType.Float32), invFreq);
         _cos = angles.cos().to(device).DetachFromDisposeScope();
         _sin = angles.sin().to(device).DetachFromDisposeScope();
+        _rotation = complex(_cos, _sin).DetachFromDisposeScope();
         MaxPositions = maxPositions;
     }
 
@@ -40,14 +43,38 @@ public sealed class RotaryEmbedding : IDisposable
     /// </summary>
     public (Tensor Cos, Tensor Sin) ForPositions(Tensor positions)
     {
+        ArgumentNullException.ThrowIfNull(positions);
         var flat = positions.flatten();
-        long b = positions.dim() == 2 ? positions.shape[0] : 1;
-        long s = positions.shape[^1];
-        var shape = new[] { b, s, 1, _cos.shape[1] };
+        var shape = new[] { positions.dim() == 2 ? positions.shape[0] : 1, positions.shape[^1], 1, _cos.shape[1] };
         return (_cos.index_select(0, flat).view(shape), _sin.index_select(0, flat).view(shape));
     }
 
-    /// <summary>Rotates x (B, S, H, D) by the gathered angles; computed in fp32, returned in x's dtype.</summary>
+    /// <summary>
+    /// Gathers e^(iθ) for the given positions, shaped to broadcast over attention's (…, B, H, S, D/2) layout:
+    /// positions (S) -> (1, 1, S, D/2); positions (B, S) -> (B, 1, S, D/2); complex64.
+    /// </summary>
+    public Tensor RotationFor(Tensor positions)
+    {
+        ArgumentNullException.ThrowIfNull(positions);
+        return _rotation.index_select(0, positions.flatten())
+            .view(positions.dim() == 2 ? positions.shape[0] : 1, 1, positions.shape[^1], _rotation.shape[1]);
+    }
+
+    /// <summary>
+    /// Rotates x (…, D) pair by pair: each (x₂ᵢ, x₂ᵢ₊₁) as the complex number x₂ᵢ + i·x₂ᵢ₊₁ times
+    /// <paramref name="rotation"/> (broadcastable to (…, D/2), complex64), as the reference's
+    /// <c>apply_rotary_emb_complex_like</c>; computed in fp32, returned in x's dtype. Five tensor calls in fp32.
+    /// x's last dimension must be contiguous with every other stride even (a view of a projection's output is).
+    /// </summary>
+    public static Tensor Rotate(Tensor x, Tensor rotation)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        var x32 = x.dtype == ScalarType.Float32 ? x : x.to(ScalarType.Float32);
+        var turned = view_as_real(view_as_complex(x32.unflatten(x.dim() - 1, [x.shape[^1] / 2, 2])) * rotation).flatten(-2);
+        return x.dtype == ScalarType.Float32 ? turned : turned.to(x.dtype);
+    }
+
+    /// <summary>Rotates x (B, S, H, D) by the gathered cos/sin of <see cref="ForPositions"/>; fp32 inside, x's dtype out.</summary>
     public static Tensor Apply(Tensor x, Tensor cos, Tensor sin)
     {
         using var scope = NewDisposeScope();
@@ -63,5 +90,6 @@ public sealed class RotaryEmbedding : IDisposable
     {
         _cos.Dispose();
         _sin.Dispose();
+        _rotation.Dispose();
     }
 }
