@@ -8,9 +8,10 @@ namespace RecurrentDepth.Benchmarks;
 
 /// <summary>
 /// <c>ops</c>: tensor calls and time per core step (adapter + the core's sandwich blocks) of the tiny fixture model on
-/// CPU, one torch thread, fp32, no cache. Tensor calls are counted as the tensors TorchSharp creates (its dispose-scope
+/// CPU, one torch thread, fp32, no cache, eager (<see cref="RavenModel.Iterate"/>) against TorchScript
+/// (<see cref="ScriptedCoreStep"/>), runs interleaved. Tensor calls are counted as the tensors TorchSharp creates (its dispose-scope
 /// statistics: every op result is one, a chunk or unbind of n is n); per block = (per step − 2) / core layers, the 2
-/// being the adapter's cat and linear. Time: median of <c>--repeats</c> runs of <c>--steps</c> core steps each, per
+/// being the adapter's cat and linear (for TorchScript: the tensors C# sees, the script's own are not counted). Time: median of <c>--repeats</c> runs of <c>--steps</c> core steps each, per
 /// step, after a warm-up run.
 /// </summary>
 public static class OpsBenchmark
@@ -26,8 +27,12 @@ public static class OpsBenchmark
         int layers = model.Config.NLayersInRecurrentBlock;
         Console.WriteLine($"ops benchmark: huginn-tiny core step ({layers} sandwich blocks + adapter), fp32 CPU, 1 torch thread, {steps} steps x {repeats} runs");
         Console.WriteLine();
-        Console.WriteLine("| tokens in the call | tensors per core step | tensors per block | µs per core step (median) | µs per block |");
-        Console.WriteLine("|---|---|---|---|---|");
+        Console.WriteLine("| tokens in the call | form | C# tensor calls per core step | per block | µs per core step (median) | µs per block | time vs eager |");
+        Console.WriteLine("|---|---|---|---|---|---|---|");
+        model.ScriptedCore = false; // model.Iterate is the eager step here
+        using var scripted = ScriptedCoreStep.Compile(model);
+        Func<Tensor, Tensor, int, AttentionContext, Tensor>[] forms = [model.Iterate, scripted.Iterate];
+        string[] names = ["eager", "TorchScript"];
         foreach (int tokens in new[] { 1, 12 })
         {
             using var scope = NewDisposeScope();
@@ -38,40 +43,50 @@ public static class OpsBenchmark
             using var generator = new Generator(1, CPU);
             var state = model.SampleInitialState(embedded, 1.0, generator);
 
-            long Created() => DisposeScopeManager.Statistics.CreatedInScopeCount + DisposeScopeManager.Statistics.CreatedOutsideScopeCount;
-            Step(model, state, embedded, context); // warm-up
-            long before = Created();
-            Step(model, state, embedded, context);
-            long perStep = Created() - before;
+            static long Created() => DisposeScopeManager.Statistics.CreatedInScopeCount + DisposeScopeManager.Statistics.CreatedOutsideScopeCount;
+            var counts = new long[forms.Length];
+            var times = forms.Select(_ => new List<double>()).ToArray();
+            for (int f = 0; f < forms.Length; f++)
+            {
+                Step(forms[f], state, embedded, context); // warm-up (the script's first call also optimises its graph)
+                long before = Created();
+                Step(forms[f], state, embedded, context);
+                counts[f] = Created() - before;
+            }
 
-            var times = new List<double>();
+            // Runs alternate between the forms, so that background load hits both alike.
             for (int run = -1; run < repeats; run++)
             {
-                long start = Stopwatch.GetTimestamp();
-                for (int i = 0; i < steps; i++)
+                for (int f = 0; f < forms.Length; f++)
                 {
-                    Step(model, state, embedded, context);
-                }
+                    long start = Stopwatch.GetTimestamp();
+                    for (int i = 0; i < steps; i++)
+                    {
+                        Step(forms[f], state, embedded, context);
+                    }
 
-                double us = Stopwatch.GetElapsedTime(start).TotalMicroseconds / steps;
-                if (run >= 0)
-                {
-                    times.Add(us);
+                    if (run >= 0)
+                    {
+                        times[f].Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds / steps);
+                    }
                 }
             }
 
-            double median = times.Order().ElementAt(times.Count / 2);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {tokens} | {perStep} | {(perStep - 2) / (double)layers:F1} | {median:F1} | {median / layers:F1} |"));
+            var medians = times.Select(t => t.Order().ElementAt(t.Count / 2)).ToArray();
+            for (int f = 0; f < forms.Length; f++)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {tokens} | {names[f]} | {counts[f]} | {(counts[f] - 2) / (double)layers:F1} | {medians[f]:F1} | {medians[f] / layers:F1} | {medians[f] / medians[0]:F2}x |"));
+            }
         }
 
         return 0;
     }
 
-    private static void Step(RavenModel model, Tensor state, Tensor embedded, AttentionContext context)
+    private static void Step(Func<Tensor, Tensor, int, AttentionContext, Tensor> iterate, Tensor state, Tensor embedded, AttentionContext context)
     {
         using var scope = NewDisposeScope();
-        model.Iterate(state, embedded, 0, context);
+        iterate(state, embedded, 0, context);
     }
 
     private static int Option(string[] args, string name, int fallback)

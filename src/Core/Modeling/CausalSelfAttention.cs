@@ -48,6 +48,19 @@ public sealed class CausalSelfAttention : nn.Module
         var rotated = RotaryEmbedding.Rotate(qk, rotation).unbind(0);
         var (q, k, v) = (rotated[0], rotated[1], qkv[2]);
 
+        var y = Attend(q, k, v, context, slot);
+        y = y.transpose(1, 2).reshape(b, s, _heads * _headDim); // (B, H, S, D) -> (B, S, h)
+        return proj.forward(y);
+    }
+
+    /// <summary>
+    /// Scaled dot-product attention of this call's queries over the cache's keys and values (after storing this
+    /// call's) or, without a cache, over this call's own: q, k, v (B, H, S, D) -> (B, H, S, D). Shared by the eager
+    /// layer and <see cref="ScriptedCoreStep"/>.
+    /// </summary>
+    internal static Tensor Attend(Tensor q, Tensor k, Tensor v, AttentionContext context, AttentionSlot slot)
+    {
+        long s = q.shape[2];
         Tensor? mask = context.Mask;
         if (context.Cache is { } cache)
         {
@@ -71,11 +84,10 @@ public sealed class CausalSelfAttention : nn.Module
         else
         {
             // A chunk against a longer cache: query i sees keys up to t − s + i (causal, bottom-right aligned).
-            var lowerRight = ones([s, t], ScalarType.Bool, x.device).tril(t - s);
+            var lowerRight = ones([s, t], ScalarType.Bool, q.device).tril(t - s);
             y = nn.functional.scaled_dot_product_attention(q, k, v, attn_mask: lowerRight);
         }
 
-        y = y.transpose(1, 2).reshape(b, s, _heads * _headDim); // (B, H, S, D) -> (B, S, h)
-        return proj.forward(y);
+        return y;
     }
 }

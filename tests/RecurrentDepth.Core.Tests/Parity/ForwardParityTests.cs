@@ -23,9 +23,16 @@ public sealed partial class ForwardParityTests(ITestOutputHelper output)
 
     [SkippableTheory]
     [MemberData(nameof(FixtureCatalog.Folders), MemberType = typeof(FixtureCatalog))]
-    public void Forward_pass_matches_every_reference_tensor(string folder)
+    public void Forward_pass_matches_every_reference_tensor(string folder) => CheckAndReport(folder, scriptedCore: true);
+
+    /// <summary>The same with the eager core step (bf16/fp16 models run it; fp32 ones run the TorchScript form).</summary>
+    [SkippableTheory]
+    [MemberData(nameof(FixtureCatalog.Folders), MemberType = typeof(FixtureCatalog))]
+    public void Forward_pass_with_the_eager_core_step_matches_every_reference_tensor(string folder) => CheckAndReport(folder, scriptedCore: false);
+
+    private void CheckAndReport(string folder, bool scriptedCore)
     {
-        var results = CheckFolder(folder);
+        var results = CheckFolder(folder, scriptedCore);
         if (results.Count == 0)
         {
             Assert.True(GoldenKeys.FolderHoldsAnythingKnown(folder), $"Fixture folder '{folder}' holds nothing the parity tests know (no fwd.* tensor, no gen.*, gen16.*, adaptive.* or cache.* run).");
@@ -42,7 +49,7 @@ public sealed partial class ForwardParityTests(ITestOutputHelper output)
     }
 
     /// <summary>Compares every forward tensor of every golden file of <paramref name="folder"/>; empty when it holds none.</summary>
-    internal static List<(string Name, double Error)> CheckFolder(string folder)
+    internal static List<(string Name, double Error)> CheckFolder(string folder, bool scriptedCore = true)
     {
         var results = new List<(string Name, double Error)>();
         foreach (var (goldenPath, weights) in FixtureCatalog.GoldenSets(folder))
@@ -55,6 +62,7 @@ public sealed partial class ForwardParityTests(ITestOutputHelper output)
             }
 
             using var model = FixtureCatalog.LoadModel(folder, weights);
+            model.ScriptedCore = scriptedCore;
             var label = Path.GetFileName(goldenPath);
             foreach (var (name, error) in CompareForward(model, golden, keys))
             {

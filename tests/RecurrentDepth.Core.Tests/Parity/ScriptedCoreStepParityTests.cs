@@ -1,0 +1,106 @@
+using RecurrentDepth.Checkpoints;
+using RecurrentDepth.Modeling;
+using RecurrentDepth.Tests.TestSupport;
+using Xunit.Abstractions;
+using static TorchSharp.torch;
+
+namespace RecurrentDepth.Tests.Parity;
+
+/// <summary>
+/// The TorchScript core step against the reference: the forward passes of the tiny fixture's golden files (stored s0,
+/// 1, 4 and 32 steps) with every recurrence run by <see cref="ScriptedCoreStep"/>, logits at the eager parity
+/// tolerance (<see cref="ForwardParityTests.Atol"/>); and per-row positions against the eager step.
+/// </summary>
+public sealed class ScriptedCoreStepParityTests(ITestOutputHelper output)
+{
+    [Theory]
+    [InlineData("golden.safetensors", "model.safetensors")]
+    [InlineData("golden_perturbed.safetensors", "model_perturbed.safetensors")]
+    public void Scripted_recurrence_matches_the_reference_logits(string goldenFile, string weightsFile)
+    {
+        using var model = FixtureCatalog.LoadModel(FixtureCatalog.Tiny, Path.Combine(FixtureCatalog.Tiny, weightsFile));
+        model.ScriptedCore = false; // only the explicit scripted step below recurs
+        using var scripted = ScriptedCoreStep.Compile(model);
+        using var golden = SafetensorsFile.Open(Path.Combine(FixtureCatalog.Tiny, goldenFile));
+        using var scope = NewDisposeScope();
+        using var grad = no_grad();
+        var ids = golden.Read("input_ids");
+        var s0 = golden.Read("fwd.s0");
+        foreach (int steps in new[] { 1, 4, 32 })
+        {
+            var context = model.CreateContext(arange(ids.shape[1], ScalarType.Int64));
+            var embedded = model.RunPrelude(model.Embed(ids), context);
+            var state = s0;
+            for (int i = 0; i < steps; i++)
+            {
+                state = scripted.Iterate(state, embedded, i, context);
+            }
+
+            var logits = model.Readout(model.NormalizeLatent(state), context);
+            double error = TensorAssert.MaxAbsError(golden.Read($"fwd.n{steps}.logits"), logits, $"fwd.n{steps}.logits");
+            output.WriteLine($"{goldenFile} n{steps}: scripted max abs logit error {error:G3}");
+            Assert.True(error <= ForwardParityTests.Atol, $"{goldenFile} fwd.n{steps}.logits: scripted core step error {error:G3} exceeds {ForwardParityTests.Atol}");
+        }
+    }
+
+    [Fact]
+    public void Scripted_step_gives_the_same_bits_on_its_first_call_and_once_its_graph_is_optimised()
+    {
+        // libtorch's executor profiles a script's first calls and then runs an optimised graph; generation must not
+        // depend on how often the script ran before (batch == alone, cached == uncached).
+        using var model = FixtureCatalog.LoadModel(FixtureCatalog.Tiny);
+        using var scripted = ScriptedCoreStep.Compile(model);
+        using var scope = NewDisposeScope();
+        using var grad = no_grad();
+        var ids = tensor(new long[] { 3, 99, 400, 12 }, [1, 4]);
+        var context = model.CreateContext(arange(4, ScalarType.Int64));
+        var embedded = model.RunPrelude(model.Embed(ids), context);
+        using var generator = new Generator(9, CPU);
+        var s0 = model.SampleInitialState(embedded, 1.0, generator);
+        var first = scripted.Iterate(s0, embedded, 0, context);
+        for (int i = 0; i < 20; i++)
+        {
+            scripted.Iterate(s0, embedded, 0, context);
+        }
+
+        Assert.True(TensorAssert.Identical(first, scripted.Iterate(s0, embedded, 0, context)));
+    }
+
+    [Fact]
+    public void The_model_runs_the_scripted_step_in_fp32_only()
+    {
+        using var fp32 = FixtureCatalog.LoadModel(FixtureCatalog.Tiny);
+        using var bf16 = FixtureCatalog.LoadModel(FixtureCatalog.Tiny, dtype: ScalarType.BFloat16);
+        Assert.True(fp32.ScriptedCore);
+        Assert.False(bf16.ScriptedCore);
+        var ex = Assert.Throws<NotSupportedException>(() => bf16.ScriptedCore = true);
+        Assert.Contains("BFloat16", ex.Message, StringComparison.Ordinal);
+        Assert.Throws<NotSupportedException>(() => ScriptedCoreStep.Compile(bf16));
+    }
+
+    [Fact]
+    public void Scripted_step_with_per_row_positions_matches_the_eager_step()
+    {
+        using var model = FixtureCatalog.LoadModel(FixtureCatalog.Tiny);
+        model.ScriptedCore = false; // model.Iterate is the eager step here
+        using var scripted = ScriptedCoreStep.Compile(model);
+        using var scope = NewDisposeScope();
+        using var grad = no_grad();
+        // Two rows at different absolute positions (as batched decoding has), so each row gets its own rotation.
+        var ids = tensor(new long[] { 3, 99, 400, 12, 7, 250 }, [2, 3]);
+        var positions = tensor(new long[] { 0, 1, 2, 40, 41, 42 }, [2, 3]);
+        var context = model.CreateContext(positions);
+        var embedded = model.RunPrelude(model.Embed(ids), context);
+        using var generator = new Generator(5, CPU);
+        Tensor eager = model.SampleInitialState(embedded, 1.0, generator), script = eager;
+        for (int i = 0; i < 8; i++)
+        {
+            eager = model.Iterate(eager, embedded, i, context);
+            script = scripted.Iterate(script, embedded, i, context);
+        }
+
+        double error = TensorAssert.MaxAbsError(eager, script, "state after 8 steps");
+        output.WriteLine($"max abs state difference after 8 steps: {error:G3}");
+        Assert.True(error <= 1e-5, $"scripted and eager core steps differ by {error:G3}");
+    }
+}
