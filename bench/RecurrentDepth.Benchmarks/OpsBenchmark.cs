@@ -80,7 +80,47 @@ public static class OpsBenchmark
             }
         }
 
+        DecodeTable(model, repeats);
         return 0;
+    }
+
+    // Batch-1 greedy decode through the decoder, the same model with its core step eager and scripted, interleaved.
+    private static void DecodeTable(RavenModel model, int repeats)
+    {
+        const int tokens = 32;
+        Console.WriteLine();
+        Console.WriteLine($"| decode (batch 1, prompt 12, {tokens} tokens, full cache) | core step | ms per token (median) | vs eager |");
+        Console.WriteLine("|---|---|---|---|");
+        foreach (int depth in new[] { 8, 32 })
+        {
+            var times = new[] { new List<double>(), new List<double>() };
+            for (int run = -1; run < repeats; run++)
+            {
+                for (int f = 0; f < 2; f++)
+                {
+                    model.ScriptedCore = f == 1;
+                    using var decoder = new Generation.RecurrentDecoder(model);
+                    decoder.Add(new Generation.SequenceOptions
+                    {
+                        Prompt = Enumerable.Range(0, 12).Select(i => (i * 31 + 5) % model.Config.VocabSize).ToArray(),
+                        Depth = Generation.DepthPolicy.Fixed(depth),
+                        MaxNewTokens = tokens,
+                    });
+                    long start = Stopwatch.GetTimestamp();
+                    decoder.RunToCompletion();
+                    if (run >= 0)
+                    {
+                        times[f].Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds / tokens);
+                    }
+                }
+            }
+
+            var medians = times.Select(t => t.Order().ElementAt(t.Count / 2)).ToArray();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| fixed {depth} | eager | {medians[0]:F2} | 1.00x |"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| fixed {depth} | TorchScript | {medians[1]:F2} | {medians[1] / medians[0]:F2}x |"));
+        }
+
+        model.ScriptedCore = false;
     }
 
     private static void Step(Func<Tensor, Tensor, int, AttentionContext, Tensor> iterate, Tensor state, Tensor embedded, AttentionContext context)
