@@ -36,6 +36,13 @@ public sealed record EngineOptions
     /// <summary>KV-cache strategy for requests that do not choose one. Default <c>latest-m4</c> (safe with early exit).</summary>
     public string CacheStrategy { get; set; } = "latest-m4";
 
+    /// <summary>
+    /// Measure how settled fixed-depth tokens are: each token also reads out its second-to-last recurrence step and
+    /// reports the KL between the last two steps' next-token distributions as <c>GeneratedToken.ExitValue</c> (one
+    /// extra coda pass per token; early-exit requests report their criterion's value at no extra cost). Default true.
+    /// </summary>
+    public bool MeasureConvergence { get; set; } = true;
+
     /// <summary>Torch intra-op threads on CPU; 0 (default) leaves libtorch's choice.</summary>
     public int Threads { get; set; }
 

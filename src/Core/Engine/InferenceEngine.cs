@@ -39,6 +39,8 @@ public sealed class InferenceEngine : IInferenceEngine, IDisposable
     private long _coreBatches;
     private long _sequenceSteps;
     private long _generatedTokens;
+    private long _hostReads;
+    private long _steps;
 
     /// <summary>Starts an engine over an already loaded model and tokenizer.</summary>
     /// <param name="model">The model; disposed with the engine when <paramref name="ownsModel"/>.</param>
@@ -98,6 +100,21 @@ public sealed class InferenceEngine : IInferenceEngine, IDisposable
 
     /// <summary>Test hook: runs before every batched recurrence with the batch's sequences (may throw to simulate a model failure).</summary>
     internal Action<IReadOnlyList<DecodeSequence>>? FaultInjection { get; set; }
+
+    /// <summary>Test hook: may overwrite the last-position logits (n, V) of a readout batch (e.g. with NaN).</summary>
+    internal Action<IReadOnlyList<DecodeSequence>, TorchSharp.torch.Tensor>? LogitsInjection { get; set; }
+
+    /// <summary>Device-to-host reads the decoder made so far (at most one per decode step).</summary>
+    internal long HostReads => Interlocked.Read(ref _hostReads);
+
+    /// <summary>Decode steps run so far.</summary>
+    internal long DecodeSteps => Interlocked.Read(ref _steps);
+
+    /// <summary>
+    /// Compiles requests' <see cref="GenerationRequest.Constraint"/> into token masks (constrained decoding). Set it
+    /// once, before serving; while null, a request with a constraint is rejected with <see cref="NotSupportedException"/>.
+    /// </summary>
+    public Generation.Constraints.ITokenConstraintFactory? ConstraintFactory { get; set; }
 
     /// <summary>Device the model runs on, e.g. "cpu" or "cuda:0".</summary>
     public string DeviceName => _model.Device.ToString();
@@ -225,9 +242,28 @@ public sealed class InferenceEngine : IInferenceEngine, IDisposable
             ?? (request.Prompt is { } text
                 ? [_tokenizer.BosId, .. _tokenizer.Encode(text)]
                 : _tokenizer.Encode(_tokenizer.Template.Render(request.Messages, addGenerationPrompt: true)));
+        // Token ids are validated once, here on the caller's thread; the device loop trusts them.
+        foreach (int id in prompt)
+        {
+            if (id < 0 || id >= _model.Config.VocabSize)
+            {
+                throw new ArgumentException($"Prompt token id {id} is outside the vocabulary [0, {_model.Config.VocabSize}).", "prompt_tokens");
+            }
+        }
+
+        Generation.Constraints.ITokenConstraint? constraint = null;
+        if (request.Constraint is { } wanted)
+        {
+            var factory = ConstraintFactory ?? throw new NotSupportedException(
+                $"Constrained decoding (GenerationRequest.Constraint, kind {wanted.Kind}) is not available: no ITokenConstraintFactory is registered with the engine (InferenceEngine.ConstraintFactory).");
+            constraint = factory.Create(wanted, _model.Config.VocabSize);
+        }
+
         var options = new SequenceOptions
         {
             Prompt = prompt,
+            Constraint = constraint,
+            MeasureConvergence = _options.MeasureConvergence,
             Depth = request.Depth,
             Sampling = request.Sampling,
             Cache = request.Cache ?? _defaultCache,
@@ -248,7 +284,11 @@ public sealed class InferenceEngine : IInferenceEngine, IDisposable
 
     private void Run()
     {
-        using var decoder = new RecurrentDecoder(_model, DepthAwareScheduling) { BeforeRecurrence = rows => FaultInjection?.Invoke(rows) };
+        using var decoder = new RecurrentDecoder(_model, DepthAwareScheduling)
+        {
+            BeforeRecurrence = rows => FaultInjection?.Invoke(rows),
+            AfterReadout = (rows, logits) => LogitsInjection?.Invoke(rows, logits),
+        };
         var active = new Dictionary<DecodeSequence, Work>();
         while (true)
         {
@@ -324,7 +364,7 @@ public sealed class InferenceEngine : IInferenceEngine, IDisposable
     private void StepOnce(RecurrentDecoder decoder, Dictionary<DecodeSequence, Work> active)
     {
         IReadOnlyList<TokenEvent> events;
-        long batchesBefore = decoder.CoreBatches, stepsBefore = decoder.SequenceSteps;
+        long batchesBefore = decoder.CoreBatches, stepsBefore = decoder.SequenceSteps, readsBefore = decoder.HostReads, decodeStepsBefore = decoder.Steps;
         try
         {
             events = decoder.Step();
@@ -347,9 +387,11 @@ public sealed class InferenceEngine : IInferenceEngine, IDisposable
         {
             Interlocked.Add(ref _coreBatches, decoder.CoreBatches - batchesBefore);
             Interlocked.Add(ref _sequenceSteps, decoder.SequenceSteps - stepsBefore);
+            Interlocked.Add(ref _hostReads, decoder.HostReads - readsBefore);
+            Interlocked.Add(ref _steps, decoder.Steps - decodeStepsBefore);
         }
 
-        foreach (var (sequence, work) in active.Where(kv => kv.Key.FinishReason == SequenceFinish.Faulted).ToList())
+        foreach (var (sequence, work) in active.Where(kv => kv.Key.Error is not null).ToList())
         {
             _logger.LogError(sequence.Error, "Request failed in the model and was removed; the engine keeps serving the others.");
             active.Remove(sequence);
@@ -375,7 +417,7 @@ public sealed class InferenceEngine : IInferenceEngine, IDisposable
                 }
                 else if (e.Sequence.Phase == SequencePhase.Finished)
                 {
-                    Complete(decoder, active, e.Sequence, work, e.Sequence.FinishReason == SequenceFinish.Stop ? FinishReason.Stop : FinishReason.Length);
+                    Complete(decoder, active, e.Sequence, work, e.Sequence.FinishReason ?? FinishReason.Length);
                 }
             }
             catch (Exception ex)
@@ -402,6 +444,8 @@ public sealed class InferenceEngine : IInferenceEngine, IDisposable
             TotalSteps = generated.Sum(g => (long)g.Steps),
             MaxSteps = generated.Count == 0 ? 0 : generated.Max(g => g.Steps),
             CapHitTokens = generated.Count(g => !g.ExitedEarly),
+            UnconvergedTokens = generated.Count(g => g.ExitValue is double v && DepthScheduler.IsUnconverged(work.Request.Depth, v)),
+            MaxExitValue = generated.Any(g => g.ExitValue is not null) ? generated.Max(g => g.ExitValue ?? double.MinValue) : null,
             EffectiveFlops = EffectiveFlops(sequence),
             KvCacheBytes = sequence.Cache.UsedBytes,
             KvBytesPerToken = sequence.Cache.BytesPerToken,
@@ -468,10 +512,10 @@ public sealed class InferenceEngine : IInferenceEngine, IDisposable
         /// <summary>Streams a token's text; returns true when a stop sequence ended the response.</summary>
         public bool Accept(TokenEvent e)
         {
-            var token = new GeneratedToken(e.TokenId, e.Steps, e.ExitedEarly);
+            var token = e.Token;
             // The model's vocabulary may be padded past the tokenizer's (padded_vocab_size); such ids have no text, as in
             // Hugging Face decoding, and must not throw on the engine thread.
-            _pending.Append(e.TokenId < textVocabSize ? detokenizer.Append(e.TokenId) : "");
+            _pending.Append(token.TokenId < textVocabSize ? detokenizer.Append(token.TokenId) : "");
             if (_longestStop == 0)
             {
                 Output.Writer.TryWrite(new GenerationUpdate(_pending.ToString(), token));

@@ -1,39 +1,9 @@
 using RecurrentDepth.Caching;
+using RecurrentDepth.Engine;
+using RecurrentDepth.Generation.Constraints;
 using static TorchSharp.torch;
 
 namespace RecurrentDepth.Generation;
-
-/// <summary>Where a sequence is in its current model call.</summary>
-public enum SequencePhase
-{
-    /// <summary>Waiting to run the prelude on its pending tokens.</summary>
-    Pending,
-
-    /// <summary>Iterating the recurrent core.</summary>
-    Recurring,
-
-    /// <summary>Done; see <see cref="DecodeSequence.FinishReason"/>.</summary>
-    Finished,
-}
-
-/// <summary>Why a sequence stopped.</summary>
-public enum SequenceFinish
-{
-    /// <summary>Not finished.</summary>
-    None,
-
-    /// <summary>A stop token was generated.</summary>
-    Stop,
-
-    /// <summary>The token budget or the context limit was reached.</summary>
-    Length,
-
-    /// <summary>Removed by the caller.</summary>
-    Cancelled,
-
-    /// <summary>The model failed on this sequence's call even when it ran alone; see <see cref="DecodeSequence.Error"/>.</summary>
-    Faulted,
-}
 
 /// <summary>
 /// One sequence inside a <see cref="RecurrentDecoder"/>: its cache, its tokens, the per-token compute it spent, and
@@ -42,9 +12,9 @@ public enum SequenceFinish
 public sealed class DecodeSequence : IDisposable
 {
     private readonly List<int> _tokens;
-    private readonly List<GeneratedTokenRecord> _generated = [];
+    private readonly List<GeneratedToken> _generated = [];
     private readonly List<Tensor> _stepLogits = [];
-    private readonly List<List<double>> _exitValues = [];
+    private readonly List<IReadOnlyList<double>> _exitValues = [];
 
     internal DecodeSequence(int id, SequenceOptions options, SequenceKvCache cache, Generator generator)
     {
@@ -52,8 +22,10 @@ public sealed class DecodeSequence : IDisposable
         Options = options;
         Cache = cache;
         Generator = generator;
+        Constraint = options.Constraint;
         _tokens = [.. options.Prompt];
         PendingTokens = [.. options.Prompt];
+        Schedule = new SequenceSchedule(id, options.Depth, options.StepSchedule, options.MeasureConvergence, options.Prompt.Count);
     }
 
     /// <summary>Decoder-assigned id.</summary>
@@ -68,8 +40,8 @@ public sealed class DecodeSequence : IDisposable
     /// <summary>Prompt followed by generated tokens.</summary>
     public IReadOnlyList<int> Tokens => _tokens;
 
-    /// <summary>Generated tokens with the compute each took.</summary>
-    public IReadOnlyList<GeneratedTokenRecord> Generated => _generated;
+    /// <summary>Generated tokens with the compute each took and how settled each was.</summary>
+    public IReadOnlyList<GeneratedToken> Generated => _generated;
 
     /// <summary>Next-token logits of every call (when <see cref="SequenceOptions.RecordLogits"/>).</summary>
     public IReadOnlyList<Tensor> StepLogits => _stepLogits;
@@ -77,13 +49,16 @@ public sealed class DecodeSequence : IDisposable
     /// <summary>Criterion values checked in every call, in step order.</summary>
     public IReadOnlyList<IReadOnlyList<double>> ExitValues => _exitValues;
 
+    /// <summary>The tensor-free schedule state the <see cref="DepthScheduler"/> plans with.</summary>
+    public SequenceSchedule Schedule { get; }
+
     /// <summary>Current phase.</summary>
-    public SequencePhase Phase { get; internal set; } = SequencePhase.Pending;
+    public SequencePhase Phase => Schedule.Phase;
 
-    /// <summary>Why it finished (None while running).</summary>
-    public SequenceFinish FinishReason { get; internal set; }
+    /// <summary>Why it finished: null while running and when it failed (see <see cref="Error"/>).</summary>
+    public FinishReason? FinishReason { get; internal set; }
 
-    /// <summary>The error that faulted the sequence (when <see cref="FinishReason"/> is <see cref="SequenceFinish.Faulted"/>).</summary>
+    /// <summary>The error that failed the sequence (the model failed on it alone, or produced non-finite logits).</summary>
     public Exception? Error { get; internal set; }
 
     /// <summary>Prompt tokens processed.</summary>
@@ -91,22 +66,12 @@ public sealed class DecodeSequence : IDisposable
 
     internal Generator Generator { get; }
 
+    internal ITokenConstraint? Constraint { get; }
+
     internal List<int> PendingTokens { get; set; }
-
-    internal int CallIndex { get; set; }
-
-    // Set after a batch this sequence was in failed: its next call runs alone, so a failure is pinned on its owner.
-    internal bool Isolated { get; set; }
 
     // Real (unpadded) tokens in the current call; the call's tensors may be right-padded to share a batch.
     internal int CallLength { get; set; }
-
-    // Calls that started together share a batch while they recur: −1 for single-token decode calls.
-    internal int Cohort { get; set; } = -1;
-
-    internal int Recurrence { get; set; }
-
-    internal int CallMaxSteps { get; set; }
 
     internal Tensor? Embedded { get; set; }
 
@@ -114,23 +79,49 @@ public sealed class DecodeSequence : IDisposable
 
     internal Tensor? WarmState { get; set; }
 
-    internal ExitEvaluator? Evaluator { get; set; }
+    // Criterion memory of the current call: the previous step's latent (latent criteria) or log-distribution (KL).
+    internal Tensor? PreviousLatent { get; set; }
 
-    internal List<double>? CurrentExitValues { get; set; }
+    internal Tensor? PreviousLogProbs { get; set; }
 
-    internal void Record(int token, int steps, bool exitedEarly, Tensor? logits)
+    internal double PreviousEntropy { get; set; } = 100.0;
+
+    internal long PreviousArgmax { get; set; } = -1;
+
+    internal long StableFor { get; set; }
+
+    // Uniform draw of the current token (sampling rows), taken when the call starts so a speculative sample at an
+    // exit check equals the one the token finally gets.
+    internal double Uniform { get; set; }
+
+    // Allowed-token bitmask of the current token (constrained rows), written when the call starts.
+    internal ulong[]? AllowedWords { get; set; }
+
+    // The last readout's next-token logits, kept only when RecordLogits.
+    internal Tensor? LastLogits { get; set; }
+
+    internal List<double> CurrentExitValues { get; set; } = [];
+
+    // Generator state when the current call started, so a retried call draws the same initial state.
+    internal Tensor? CallGeneratorState { get; set; }
+
+    internal void Fail(Exception error)
     {
-        _tokens.Add(token);
-        _generated.Add(new GeneratedTokenRecord(token, steps, exitedEarly));
-        _exitValues.Add(CurrentExitValues ?? []);
+        Error = error;
+        Schedule.Phase = SequencePhase.Finished;
+    }
+
+    internal void Record(GeneratedToken token, Tensor? logits)
+    {
+        _tokens.Add(token.TokenId);
+        _generated.Add(token);
+        _exitValues.Add(CurrentExitValues);
+        CurrentExitValues = [];
         if (logits is not null)
         {
             _stepLogits.Add(logits);
         }
     }
-
-    // Generator state when the current call started, so a retried call draws the same initial state.
-    internal Tensor? CallGeneratorState { get; set; }
 
     // Undoes a model call that failed part-way: the cache forgets the call's positions and the generator rewinds, so
     // the retried call computes exactly what the failed one would have.
@@ -148,17 +139,25 @@ public sealed class DecodeSequence : IDisposable
         }
 
         ClearCall();
-        Phase = SequencePhase.Pending;
+        CurrentExitValues = [];
+        Schedule.RollBack();
     }
 
     internal void ClearCall()
     {
         Embedded?.Dispose();
         State?.Dispose();
-        Evaluator?.Dispose();
+        PreviousLatent?.Dispose();
+        PreviousLogProbs?.Dispose();
+        LastLogits?.Dispose();
         Embedded = null;
         State = null;
-        Evaluator = null;
+        PreviousLatent = null;
+        PreviousLogProbs = null;
+        LastLogits = null;
+        PreviousEntropy = 100.0;
+        PreviousArgmax = -1;
+        StableFor = 0;
     }
 
     /// <inheritdoc />
@@ -176,9 +175,3 @@ public sealed class DecodeSequence : IDisposable
         Generator.Dispose();
     }
 }
-
-/// <summary>A generated token and the latent compute of the call that produced it.</summary>
-/// <param name="TokenId">Vocabulary id.</param>
-/// <param name="Steps">Recurrence steps of that call.</param>
-/// <param name="ExitedEarly">Whether the exit criterion (or a schedule) ended it before the cap.</param>
-public readonly record struct GeneratedTokenRecord(int TokenId, int Steps, bool ExitedEarly);

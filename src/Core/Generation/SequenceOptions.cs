@@ -1,4 +1,5 @@
 using RecurrentDepth.Caching;
+using RecurrentDepth.Generation.Constraints;
 using static TorchSharp.torch;
 
 namespace RecurrentDepth.Generation;
@@ -44,6 +45,16 @@ public sealed record SequenceOptions
 
     /// <summary>Keep each call's next-token logits (for tests and analysis).</summary>
     public bool RecordLogits { get; init; }
+
+    /// <summary>
+    /// For fixed-depth (and scheduled) calls, also read out the second-to-last step so each token reports the KL
+    /// between its last two steps' next-token distributions as <see cref="Engine.GeneratedToken.ExitValue"/>. Costs one
+    /// extra readout per token. Default true.
+    /// </summary>
+    public bool MeasureConvergence { get; init; } = true;
+
+    /// <summary>Grammar state that masks the logits before each token is sampled; null leaves the output free.</summary>
+    public ITokenConstraint? Constraint { get; init; }
 
     /// <summary>Checks the options; throws <see cref="ArgumentException"/> naming the bad setting.</summary>
     public SequenceOptions Validate()

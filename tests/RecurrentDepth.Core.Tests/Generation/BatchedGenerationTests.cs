@@ -1,3 +1,4 @@
+using RecurrentDepth.Engine;
 using RecurrentDepth.Caching;
 using RecurrentDepth.Generation;
 using RecurrentDepth.Modeling;
@@ -127,7 +128,7 @@ public sealed class BatchedGenerationTests(ITestOutputHelper output)
             }
         }
 
-        Assert.Equal(SequenceFinish.Length, quick.FinishReason);
+        Assert.Equal(FinishReason.Length, quick.FinishReason);
         Assert.Equal(4, quick.Generated.Sum(g => g.Steps));
         Assert.Equal(48, slow.Generated.Sum(g => g.Steps));
         Assert.Equal(52, decoder.SequenceSteps);
@@ -149,6 +150,7 @@ public sealed class BatchedGenerationTests(ITestOutputHelper output)
         using var decoder = new RecurrentDecoder(model);
         var sequence = decoder.Add(options);
         decoder.RunToCompletion();
+        Assert.True(sequence.Error is null, $"the sequence failed alone: {sequence.Error}");
         return Run.Of(sequence);
     }
 
@@ -173,7 +175,7 @@ public sealed class BatchedGenerationTests(ITestOutputHelper output)
     }
 
     // A finished sequence's results, copied out of tensors so that the decoder that made them can be disposed.
-    private sealed record Run(int[] Tokens, int[] Steps, SequenceFinish Finish, List<float[]> Logits)
+    private sealed record Run(int[] Tokens, int[] Steps, FinishReason? Finish, List<float[]> Logits)
     {
         public static Run Of(DecodeSequence s) => new(
             [.. s.Tokens], [.. s.Generated.Select(g => g.Steps)], s.FinishReason, [.. s.StepLogits.Select(l => l.data<float>().ToArray())]);

@@ -1,3 +1,4 @@
+using RecurrentDepth.Engine;
 using RecurrentDepth.Generation;
 using RecurrentDepth.Tests.TestSupport;
 using static TorchSharp.torch;
@@ -19,7 +20,7 @@ public sealed class ContextLimitAndStopTests
         {
             var sequence = decoder.Add(options);
             decoder.RunToCompletion();
-            Assert.Equal(SequenceFinish.Length, sequence.FinishReason);
+            Assert.Equal(FinishReason.Length, sequence.FinishReason);
             free = sequence.Generated.Select(g => g.TokenId).ToArray();
         }
 
@@ -30,7 +31,7 @@ public sealed class ContextLimitAndStopTests
             var sequence = decoder.Add(options with { StopTokens = new HashSet<int> { stop } });
             decoder.RunToCompletion();
 
-            Assert.Equal(SequenceFinish.Stop, sequence.FinishReason);
+            Assert.Equal(FinishReason.Stop, sequence.FinishReason);
             Assert.Equal(free.Take(firstHit + 1), sequence.Generated.Select(g => g.TokenId));
             Assert.Equal(stop, sequence.Tokens[^1]);
             Assert.False(decoder.HasWork);
@@ -45,7 +46,7 @@ public sealed class ContextLimitAndStopTests
         var sequence = decoder.Add(new SequenceOptions { Prompt = Prompt, Depth = DepthPolicy.Fixed(2), MaxNewTokens = 100, MaxContext = 10 });
         decoder.RunToCompletion();
 
-        Assert.Equal(SequenceFinish.Length, sequence.FinishReason);
+        Assert.Equal(FinishReason.Length, sequence.FinishReason);
         Assert.Equal(10, sequence.Tokens.Count);
         Assert.Equal(4, sequence.Generated.Count);
         Assert.True(sequence.Cache.Length <= 10);
@@ -59,7 +60,7 @@ public sealed class ContextLimitAndStopTests
         var sequence = decoder.Add(new SequenceOptions { Prompt = Prompt, Depth = DepthPolicy.Fixed(2), MaxNewTokens = 100, MaxContext = Prompt.Length + 1 });
         decoder.RunToCompletion();
 
-        Assert.Equal(SequenceFinish.Length, sequence.FinishReason);
+        Assert.Equal(FinishReason.Length, sequence.FinishReason);
         Assert.Single(sequence.Generated);
     }
 

@@ -1,0 +1,270 @@
+using RecurrentDepth.Caching;
+using RecurrentDepth.Modeling;
+using static TorchSharp.torch;
+
+namespace RecurrentDepth.Generation;
+
+/// <summary>
+/// The device half of a recurrence batch: what <see cref="ModelRunner.Recur"/> queued for the step's host read,
+/// per row (−1 where the row queued nothing of that kind).
+/// </summary>
+internal sealed record GroupWork(IReadOnlyList<DecodeSequence> Rows, RowStep[] Steps, int[] ValueAt, int[] FiniteAt, int[] KlAt, int[] TokenAt);
+
+/// <summary>
+/// Executes a <see cref="DepthScheduler"/> plan on the model: starts calls (prelude over each row's pending tokens,
+/// right-padded into one batch) and runs a recurrence batch — one batched core step at every row's own recurrence
+/// index, one batched readout for the rows that need logits, then exit values, finite flags and sampled tokens of
+/// all rows as batch tensors queued on a <see cref="StepReadback"/>. Nothing here reads the device.
+/// </summary>
+internal sealed class ModelRunner(RavenModel model)
+{
+    /// <summary>Test hook: runs before every batched recurrence with the batch's sequences (may throw).</summary>
+    public Action<IReadOnlyList<DecodeSequence>>? BeforeRecurrence { get; set; }
+
+    /// <summary>Test hook: may overwrite the last-position logits (n, V) of a readout batch, e.g. with NaN.</summary>
+    public Action<IReadOnlyList<DecodeSequence>, Tensor>? AfterReadout { get; set; }
+
+    public long CoreBatches { get; private set; }
+
+    public long SequenceSteps { get; private set; }
+
+    public int VocabSize => model.Config.VocabSize;
+
+    public void StartCalls(IReadOnlyList<DecodeSequence> rows, int cohort)
+    {
+        foreach (var row in rows)
+        {
+            row.CallGeneratorState?.Dispose();
+            row.CallGeneratorState = row.Generator.get_state().DetachFromDisposeScope();
+        }
+
+        using var scope = NewDisposeScope();
+        int padded = rows.Max(r => r.PendingTokens.Count);
+        foreach (var row in rows)
+        {
+            row.CallLength = row.PendingTokens.Count;
+            row.Schedule.Cohort = cohort;
+        }
+
+        // Right padding repeats each row's last token; padded positions are masked out and never stored. Ids are built
+        // on the host: the embedding's range check then reads host memory, not the device.
+        var ids = tensor(
+            rows.SelectMany(r => Enumerable.Range(0, padded).Select(i => (long)r.PendingTokens[Math.Min(i, r.CallLength - 1)])).ToArray(),
+            [rows.Count, padded]);
+        var positions = Positions(rows, padded, afterAppend: false);
+        var store = new BatchAttentionStore(rows.Select(r => r.Cache).ToList(), rows.Select(r => r.CallLength).ToList());
+        var embedded = model.RunPrelude(model.Embed(ids), model.CreateContext(positions, store));
+        for (int r = 0; r < rows.Count; r++)
+        {
+            var row = rows[r];
+            row.Embedded = embedded.narrow(0, r, 1).clone().DetachFromDisposeScope();
+            var initial = InitialStateFor(row, row.CallLength);
+            row.Schedule.StartCall();
+            var state = padded > row.CallLength
+                ? cat([initial, zeros([1, padded - row.CallLength, model.Config.NEmbd], model.DType, model.Device)], 1)
+                : initial;
+            row.State = state.DetachFromDisposeScope();
+            if (row.Schedule.UsesCriterion && !ExitCriteria.UsesLogits(row.Options.Depth.Criterion))
+            {
+                row.PreviousLatent = state.clone().DetachFromDisposeScope();
+            }
+
+            row.CurrentExitValues = [];
+            if (!row.Options.Sampling.IsGreedy)
+            {
+                row.Uniform = TokenSampler.DrawUniform(row.Generator);
+            }
+
+            if (row.Constraint is { } constraint)
+            {
+                var words = new ulong[(VocabSize + 63) / 64];
+                constraint.WriteAllowed(words);
+                if (Array.TrueForAll(words, w => w == 0))
+                {
+                    throw new InvalidOperationException($"The output constraint allows no token after {row.Generated.Count} generated tokens.");
+                }
+
+                row.AllowedWords = words;
+            }
+        }
+    }
+
+    public GroupWork Recur(IReadOnlyList<DecodeSequence> rows, StepReadback readback)
+    {
+        using var scope = NewDisposeScope();
+        int n = rows.Count;
+        var steps = rows.Select(r => DepthScheduler.Work(r.Schedule)).ToArray();
+        int[] valueAt = Filled(n), finiteAt = Filled(n), klAt = Filled(n), tokenAt = Filled(n);
+        int length = (int)rows[0].Embedded!.shape[1];
+        var iterating = Enumerable.Range(0, n).Where(i => steps[i].Iterate).Select(i => rows[i]).ToList();
+        if (iterating.Count > 0)
+        {
+            BeforeRecurrence?.Invoke(iterating);
+            var store = new BatchAttentionStore(iterating.Select(r => r.Cache).ToList(), iterating.Select(r => r.CallLength).ToList(), iterating.Select(r => r.Schedule.Recurrence).ToList());
+            var context = model.CreateContext(Positions(iterating, length, afterAppend: true), store);
+            var next = model.Iterate(cat(iterating.Select(r => r.State!).ToList(), 0), cat(iterating.Select(r => r.Embedded!).ToList(), 0), 0, context);
+            CoreBatches++;
+            SequenceSteps += iterating.Count;
+            for (int i = 0; i < iterating.Count; i++)
+            {
+                iterating[i].State!.Dispose();
+                iterating[i].State = next.narrow(0, i, 1).clone().DetachFromDisposeScope();
+                iterating[i].Schedule.Recurrence++;
+            }
+        }
+
+        var latentChecks = Enumerable.Range(0, n).Where(i => steps[i].Check && !ExitCriteria.UsesLogits(rows[i].Options.Depth.Criterion));
+        foreach (var group in latentChecks.GroupBy(i => rows[i].Options.Depth.Criterion))
+        {
+            var members = group.ToList();
+            var states = cat(members.Select(i => rows[i].State!).ToList(), 0);
+            var previous = cat(members.Select(i => rows[i].PreviousLatent!).ToList(), 0);
+            int offset = readback.Add(BatchExit.FromLatents(group.Key, states, previous, members.Select(i => rows[i].CallLength).ToList()));
+            for (int j = 0; j < members.Count; j++)
+            {
+                var row = rows[members[j]];
+                valueAt[members[j]] = offset + j;
+                row.PreviousLatent!.Dispose();
+                row.PreviousLatent = row.State!.clone().DetachFromDisposeScope();
+            }
+        }
+
+        var reading = Enumerable.Range(0, n).Where(i => steps[i].Readout).ToList();
+        if (reading.Count > 0)
+        {
+            ReadOut(rows, steps, reading, length, readback, valueAt, finiteAt, klAt, tokenAt);
+        }
+
+        return new GroupWork(rows, steps, valueAt, finiteAt, klAt, tokenAt);
+    }
+
+    private void ReadOut(IReadOnlyList<DecodeSequence> rows, RowStep[] steps, List<int> reading, int length, StepReadback readback,
+        int[] valueAt, int[] finiteAt, int[] klAt, int[] tokenAt)
+    {
+        var chosen = reading.Select(i => rows[i]).ToList();
+        var store = new BatchAttentionStore(chosen.Select(r => r.Cache).ToList(), chosen.Select(r => r.CallLength).ToList());
+        var context = model.CreateContext(Positions(chosen, length, afterAppend: true), store);
+        var logits = model.Readout(model.NormalizeLatent(cat(chosen.Select(r => r.State!).ToList(), 0)), context);
+        long vocab = logits.shape[2];
+        var lastIndex = tensor(chosen.Select(r => (long)r.CallLength - 1).ToArray(), device: logits.device).view(chosen.Count, 1, 1).expand(chosen.Count, 1, vocab);
+        var last = logits.gather(1, lastIndex).squeeze(1);
+        AfterReadout?.Invoke(chosen, last);
+        int finite = readback.Add(isfinite(last).all(-1));
+        for (int j = 0; j < reading.Count; j++)
+        {
+            finiteAt[reading[j]] = finite + j;
+        }
+
+        Tensor Rows(List<int> members) => last.index_select(0, tensor(members.Select(i => (long)reading.IndexOf(i)).ToArray(), device: last.device));
+
+        foreach (var group in reading.Where(i => steps[i].Check).GroupBy(i => rows[i].Options.Depth.Criterion))
+        {
+            var members = group.ToList();
+            var (values, logProbs) = BatchExit.FromLogits(group.Key, Rows(members), members.Select(i => rows[i].PreviousLogProbs).ToList());
+            int offset = readback.Add(values);
+            for (int j = 0; j < members.Count; j++)
+            {
+                valueAt[members[j]] = offset + j;
+                if (logProbs is not null)
+                {
+                    Remember(rows[members[j]], logProbs.narrow(0, j, 1));
+                }
+            }
+        }
+
+        var measured = reading.Where(i => steps[i].MeasureKl && rows[i].PreviousLogProbs is not null).ToList();
+        if (measured.Count > 0)
+        {
+            var current = nn.functional.log_softmax(Rows(measured), -1);
+            var kl = ExitDivergence.Kl(cat(measured.Select(i => rows[i].PreviousLogProbs!).ToList(), 0), current, (int)current.shape[1]);
+            int offset = readback.Add(kl);
+            for (int j = 0; j < measured.Count; j++)
+            {
+                klAt[measured[j]] = offset + j;
+            }
+        }
+
+        var priors = reading.Where(i => steps[i].Prior).ToList();
+        if (priors.Count > 0)
+        {
+            var logProbs = nn.functional.log_softmax(Rows(priors), -1);
+            for (int j = 0; j < priors.Count; j++)
+            {
+                Remember(rows[priors[j]], logProbs.narrow(0, j, 1));
+            }
+        }
+
+        var sampling = reading.Where(i => steps[i].Sample).ToList();
+        if (sampling.Count > 0)
+        {
+            var sample = sampling.Select(i => rows[i]).ToList();
+            var tokens = BatchSampler.Sample(Rows(sampling), sample.Select(r => r.Options.Sampling).ToList(), sample.Select(r => r.Tokens).ToList(),
+                sample.Select(r => r.Uniform).ToList(), sample.Select(r => r.AllowedWords).ToList());
+            int offset = readback.Add(tokens);
+            for (int j = 0; j < sampling.Count; j++)
+            {
+                tokenAt[sampling[j]] = offset + j;
+                if (sample[j].Options.RecordLogits)
+                {
+                    sample[j].LastLogits?.Dispose();
+                    sample[j].LastLogits = last[reading.IndexOf(sampling[j])].clone().DetachFromDisposeScope();
+                }
+            }
+        }
+    }
+
+    /// <summary>The post-ln_f latent of the row's last position: the warm start of its next token (continuous compute).</summary>
+    public Tensor WarmStart(DecodeSequence row)
+    {
+        using var scope = NewDisposeScope();
+        return model.NormalizeLatent(row.State!.narrow(1, row.CallLength - 1, 1)).MoveToOuterDisposeScope();
+    }
+
+    private static void Remember(DecodeSequence row, Tensor logProbs)
+    {
+        row.PreviousLogProbs?.Dispose();
+        row.PreviousLogProbs = logProbs.clone().DetachFromDisposeScope();
+    }
+
+    private static int[] Filled(int n) => Enumerable.Repeat(-1, n).ToArray();
+
+    private Tensor InitialStateFor(DecodeSequence row, int count)
+    {
+        if (row.Options.Depth.ContinuousCompute && row.WarmState is not null)
+        {
+            return row.WarmState.clone();
+        }
+
+        int start = row.Cache.Length - count;
+        if (row.Options.InitialStates is { } provider)
+        {
+            var given = provider(start, count);
+            if (!given.shape.SequenceEqual(new long[] { 1, count, model.Config.NEmbd }))
+            {
+                throw new InvalidOperationException($"The initial-state provider returned shape [{string.Join(", ", given.shape)}] for {count} positions; expected [1, {count}, {model.Config.NEmbd}].");
+            }
+
+            return given.to(model.DType, model.Device);
+        }
+
+        return InitialState.Sample(model.Config, [1, count, model.Config.NEmbd], row.Options.Depth.InitScale, row.Generator, model.DType, model.Device);
+    }
+
+    // Positions of each row's tokens in this call, (B, padded), built on the host: before the prelude appends, the new
+    // tokens start at the cache length; afterwards they end there. Padding repeats the row's last position.
+    private static Tensor Positions(IReadOnlyList<DecodeSequence> rows, int padded, bool afterAppend)
+    {
+        var values = new long[rows.Count * padded];
+        for (int r = 0; r < rows.Count; r++)
+        {
+            int count = rows[r].CallLength;
+            int first = afterAppend ? rows[r].Cache.Length - count : rows[r].Cache.Length;
+            for (int s = 0; s < padded; s++)
+            {
+                values[r * padded + s] = first + Math.Min(s, count - 1);
+            }
+        }
+
+        return tensor(values, [rows.Count, padded]);
+    }
+}
