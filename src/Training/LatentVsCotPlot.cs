@@ -11,7 +11,7 @@ public static class LatentVsCotPlot
     public static byte[] Render(IReadOnlyList<ModeResult> results)
     {
         ArgumentNullException.ThrowIfNull(results);
-        const int width = 900, height = 560, left = 80, right = 220, top = 60, bottom = 70;
+        const int width = 960, height = 560, left = 80, right = 280, top = 60, bottom = 70;
         var canvas = new PngCanvas(width, height);
         var black = ((byte)0, (byte)0, (byte)0);
         var grid = ((byte)225, (byte)225, (byte)225);
@@ -35,9 +35,9 @@ public static class LatentVsCotPlot
 
         canvas.Line(left, top, left, top + plotH, black, 2);
         canvas.Line(left, top + plotH, left + plotW, top + plotH, black, 2);
-        const string title = "held-out accuracy (%): latent recurrence vs chain of thought";
+        const string title = "held-out accuracy (%), latent recurrence vs chain of thought";
         canvas.Text(left + (plotW - PngCanvas.TextWidth(title)) / 2, 20, title, black);
-        const string xTitle = "difficulty k (operations; k > 6 untrained)";
+        const string xTitle = "difficulty k (operations, k of 7 and more never trained)";
         canvas.Text(left + (plotW - PngCanvas.TextWidth(xTitle)) / 2, height - 30, xTitle, black);
         var labels = results.Select(r => r.Label).Distinct().ToList();
         for (int i = 0; i < labels.Count; i++)
@@ -57,7 +57,8 @@ public static class LatentVsCotPlot
 
             int ly = top + 10 + i * 28;
             canvas.Line(left + plotW + 20, ly + 7, left + plotW + 50, ly + 7, color, 3, dash == 0 ? 0 : 6);
-            canvas.Text(left + plotW + 58, ly, labels[i], black);
+            // The canvas font has lower-case letters only.
+            canvas.Text(left + plotW + 58, ly, labels[i].ToLowerInvariant(), black);
         }
 
         return canvas.ToPng();
