@@ -37,7 +37,7 @@ public sealed class RecurrentDepthChatClient : IChatClient
     /// <inheritdoc />
     /// <exception cref="ArgumentException">A setting is invalid; <see cref="ArgumentException.ParamName"/> is its snake_case name.</exception>
     /// <exception cref="EngineQueueFullException">The engine's queue is full and effort fallback is off or exhausted.</exception>
-    /// <exception cref="ModelNotReadyException">The model failed to load or has stopped (a request sent during loading waits for it).</exception>
+    /// <exception cref="ModelNotReadyException">The model failed to load or has stopped, also while generating this response (a request sent during loading waits for it).</exception>
     /// <exception cref="TimeoutException">A deadline of <see cref="RecurrentDepthOptions"/> passed.</exception>
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
@@ -48,6 +48,11 @@ public sealed class RecurrentDepthChatClient : IChatClient
         }
 
         var response = updates.ToChatResponse();
+        if (response.FinishReason?.Value == ModelStoppedError.CancelledFinishReason)
+        {
+            throw ModelStoppedError.Create(_runner.Engine.ModelId, response.Usage?.OutputTokenCount ?? 0);
+        }
+
         if (updates.Count > 0 && updates[^1].AdditionalProperties is { } figures)
         {
             // The figures describe the whole response, so they belong on it (aggregation keeps them per message).

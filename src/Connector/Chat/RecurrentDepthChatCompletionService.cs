@@ -41,7 +41,7 @@ public sealed class RecurrentDepthChatCompletionService : IChatCompletionService
     /// <inheritdoc />
     /// <exception cref="ArgumentException">A setting is invalid; <see cref="ArgumentException.ParamName"/> is its snake_case name.</exception>
     /// <exception cref="EngineQueueFullException">The engine's queue is full and effort fallback is off or exhausted.</exception>
-    /// <exception cref="ModelNotReadyException">The model failed to load or has stopped (a request sent during loading waits for it).</exception>
+    /// <exception cref="ModelNotReadyException">The model failed to load or has stopped, also while generating this response (a request sent during loading waits for it).</exception>
     /// <exception cref="TimeoutException">A deadline of <see cref="RecurrentDepthOptions"/> passed.</exception>
     public async Task<IReadOnlyList<ChatMessageContent>> GetChatMessageContentsAsync(
         ChatHistory chatHistory, PromptExecutionSettings? executionSettings = null, Kernel? kernel = null, CancellationToken cancellationToken = default)
@@ -53,6 +53,11 @@ public sealed class RecurrentDepthChatCompletionService : IChatCompletionService
         {
             text.Append(step.TextDelta);
             outcome = step.Outcome ?? outcome;
+        }
+
+        if (outcome?.FinishReasonText == ModelStoppedError.CancelledFinishReason)
+        {
+            throw ModelStoppedError.Create(_runner.Engine.ModelId, outcome.Summary.OutputTokens);
         }
 
         return [new ChatMessageContent(AuthorRole.Assistant, text.ToString(), _runner.Engine.ModelId, metadata: Metadata(outcome))];
