@@ -83,7 +83,7 @@ public sealed class InferenceEngine : IInferenceEngine, IDisposable
         }
 
         var tokenizer = HuginnTokenizer.Load(options.ModelPath);
-        var model = RavenModel.Load(options.ModelPath, new ModelLoadOptions { Device = options.Device, DType = options.DType }, progress);
+        var model = RavenModel.Load(options.ModelPath, new ModelLoadOptions { Device = options.Device, DType = options.DType, CheckFinite = options.CheckWeights }, progress);
         try
         {
             return new InferenceEngine(model, tokenizer, options, logger, ownsModel: true);

@@ -29,6 +29,9 @@ internal sealed class FakeInferenceEngine(string modelId = "huginn-fake") : IInf
     /// <summary>Throws this after the first token (to check that a started stream is never retried).</summary>
     public Exception? FailAfterFirstToken { get; set; }
 
+    /// <summary>Ends every generation after its first token with finish reason cancelled, as the engine does when its host stops.</summary>
+    public bool StopAfterFirstToken { get; set; }
+
     public int Calls => Volatile.Read(ref _calls);
 
     public GenerationRequest LastRequest => Requests.Last();
@@ -69,7 +72,7 @@ internal sealed class FakeInferenceEngine(string modelId = "huginn-fake") : IInf
             await Task.Delay(Timeout.Infinite, cancellationToken);
         }
 
-        int count = Math.Min(request.MaxNewTokens, Words.Length);
+        int count = StopAfterFirstToken ? 1 : Math.Min(request.MaxNewTokens, Words.Length);
         var steps = new List<int>();
         int capHits = 0;
         for (int i = 0; i < count; i++)
@@ -96,7 +99,7 @@ internal sealed class FakeInferenceEngine(string modelId = "huginn-fake") : IInf
             MaxSteps = steps.Max(),
             CapHitTokens = capHits,
             EffectiveFlops = (steps.Sum() + input * request.Depth.MaxSteps) * FlopsPerStep,
-            FinishReason = count < Words.Length ? FinishReason.Length : FinishReason.Stop,
+            FinishReason = StopAfterFirstToken ? FinishReason.Cancelled : count < Words.Length ? FinishReason.Length : FinishReason.Stop,
             Elapsed = TimeSpan.FromMilliseconds(100),
             Depth = request.Depth,
         });
