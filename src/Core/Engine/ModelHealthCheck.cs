@@ -21,6 +21,15 @@ public sealed class ModelHealthCheck(IInferenceEngine engine) : IHealthCheck
             ["queue_length"] = engine.QueueLength,
             ["queue_capacity"] = engine.QueueCapacity,
         };
+        if (engine.State == EngineState.Ready)
+        {
+            var load = engine.CurrentLoad;
+            data["active_sequences"] = load.ActiveSequences;
+            data["kv_blocks_total"] = load.KvBlocksTotal;
+            data["kv_blocks_free"] = load.KvBlocksFree;
+            data["prefix_cache_bytes"] = load.PrefixCacheBytes;
+        }
+
         var result = engine.State switch
         {
             EngineState.Loading => HealthCheckResult.Unhealthy($"Model '{engine.ModelId}' is loading.", data: data),
