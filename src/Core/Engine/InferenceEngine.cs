@@ -67,6 +67,7 @@ public sealed class InferenceEngine : IInferenceEngine, IDisposable
         _defaultCache = CacheStrategy.Parse(options.CacheStrategy, "RecurrentDepth:CacheStrategy");
         ModelId = options.ModelId ?? (string.IsNullOrWhiteSpace(options.ModelPath) ? "recurrent-depth" : new DirectoryInfo(options.ModelPath).Name);
         DepthAwareScheduling = depthAwareScheduling;
+        ConstraintFactory = new Generation.Constraints.TokenConstraintFactory(() => Generation.Constraints.TokenVocabulary.FromTokenizer(tokenizer, model.Config.VocabSize));
         _queue = Channel.CreateBounded<Work>(new BoundedChannelOptions(options.MaxQueue) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
         _thread = new Thread(Run) { IsBackground = true, Name = $"RecurrentDepth engine ({ModelId})" };
         _thread.Start();
@@ -113,6 +114,7 @@ public sealed class InferenceEngine : IInferenceEngine, IDisposable
     /// <summary>
     /// Compiles requests' <see cref="GenerationRequest.Constraint"/> into token masks (constrained decoding). Set it
     /// once, before serving; while null, a request with a constraint is rejected with <see cref="NotSupportedException"/>.
+    /// Defaults to <see cref="Generation.Constraints.TokenConstraintFactory"/> over the engine's tokenizer.
     /// </summary>
     public Generation.Constraints.ITokenConstraintFactory? ConstraintFactory { get; set; }
 
@@ -256,7 +258,8 @@ public sealed class InferenceEngine : IInferenceEngine, IDisposable
         {
             var factory = ConstraintFactory ?? throw new NotSupportedException(
                 $"Constrained decoding (GenerationRequest.Constraint, kind {wanted.Kind}) is not available: no ITokenConstraintFactory is registered with the engine (InferenceEngine.ConstraintFactory).");
-            constraint = factory.Create(wanted, _model.Config.VocabSize);
+            int contextRoom = (_options.MaxContext > 0 ? Math.Min(_options.MaxContext, _model.Config.BlockSize) : _model.Config.BlockSize) - prompt.Count;
+            constraint = factory.Create(wanted, _model.Config.VocabSize, Math.Max(1, Math.Min(request.MaxNewTokens, contextRoom)));
         }
 
         var options = new SequenceOptions
