@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using RecurrentDepth.Devices;
 
 namespace RecurrentDepth.Engine;
 
@@ -21,6 +22,12 @@ public sealed class ModelHealthCheck(IInferenceEngine engine) : IHealthCheck
             ["queue_length"] = engine.QueueLength,
             ["queue_capacity"] = engine.QueueCapacity,
         };
+        // Which libtorch serves (folder, version found vs the one TorchSharp is built for): the first thing to check on a new machine.
+        foreach (var (key, value) in LibTorchBackend.Loaded?.ToHealthData() ?? new Dictionary<string, object>())
+        {
+            data[key] = value;
+        }
+
         var result = engine.State switch
         {
             EngineState.Loading => HealthCheckResult.Unhealthy($"Model '{engine.ModelId}' is loading.", data: data),
