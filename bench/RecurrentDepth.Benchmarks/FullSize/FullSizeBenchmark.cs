@@ -15,9 +15,9 @@ namespace RecurrentDepth.Benchmarks.FullSize;
 /// into bf16 and into fp32, and seconds per decode token at a few recurrence depths. Every measurement runs in its
 /// own child process, so each peak RSS (VmHWM) is that load's alone.
 /// <code>
-/// fullsize run --dir DIR [--keep] [--steps 4,8] [--repeats N] [--threads N] [--device cpu] [--dtypes bfloat16,float32]
+/// fullsize run --dir DIR [--keep] [--steps 4,8] [--batch 1] [--prefill 0] [--repeats N] [--threads N] [--device cpu] [--dtypes bfloat16,float32]
 /// fullsize write --dir DIR [--shard-dtype float32|bfloat16]
-/// fullsize measure --dir DIR --dtype bfloat16|float32 [--steps 4,8] [--repeats N] [--threads N] [--device cpu]
+/// fullsize measure --dir DIR --dtype bfloat16|float32 [--steps 4,8] [--batch 1] [--prefill 0] [--repeats N] [--threads N] [--device cpu]
 /// </code>
 /// A decode token is one token through the whole model (prelude, r core iterations, coda, head) with no KV context:
 /// the cost of a decode step, whose weight reads dominate at batch 1.
@@ -63,17 +63,27 @@ public static class FullSizeBenchmark
         long? loadPeak = ProcessMemory.PeakRssBytes(), loadRss = ProcessMemory.RssBytes();
 
         var perToken = new JsonObject();
+        var prefill = new JsonObject();
         using (no_grad())
         {
-            using var ids = tensor(new long[] { 65504 }, ScalarType.Int64).view(1, 1).to(model.Device);
-            foreach (int steps in options.Steps)
+            foreach (int batch in options.Batches)
             {
-                var (median, min, max) = Timing.Measure(() =>
+                using var ids = full(batch, 1, 65504L, ScalarType.Int64).to(model.Device);
+                foreach (int steps in options.Steps)
                 {
-                    using var output = model.Forward(ids, steps, initScale: 0);
-                    _ = output.Logits.cpu().sum().item<float>(); // wait for the device
-                }, warmup: 1, runs: options.Repeats);
-                perToken[$"r{steps}"] = new JsonObject { ["median_s"] = median / 1000, ["min_s"] = min / 1000, ["max_s"] = max / 1000 };
+                    var (median, min, max) = TimeForward(model, ids, steps, options.Repeats);
+                    perToken[batch == 1 ? $"r{steps}" : $"b{batch}_r{steps}"] = new JsonObject { ["batch"] = batch, ["median_s"] = median, ["min_s"] = min, ["max_s"] = max, ["tokens_per_s"] = batch / median };
+                }
+            }
+
+            if (options.Prefill > 0)
+            {
+                using var prompt = full(1, options.Prefill, 65504L, ScalarType.Int64).to(model.Device);
+                foreach (int steps in options.Steps)
+                {
+                    var (median, _, _) = TimeForward(model, prompt, steps, options.Repeats);
+                    prefill[$"r{steps}"] = new JsonObject { ["tokens"] = options.Prefill, ["median_s"] = median, ["tokens_per_s"] = options.Prefill / median };
+                }
             }
         }
 
@@ -87,9 +97,22 @@ public static class FullSizeBenchmark
             ["rss_after_load_bytes"] = loadRss,
             ["peak_rss_bytes"] = ProcessMemory.PeakRssBytes(),
             ["decode_token"] = perToken,
+            ["prefill"] = prefill,
+            ["cuda_available"] = torch.cuda.is_available(),
         };
         Console.WriteLine("RESULT " + result.ToJsonString());
         return 0;
+    }
+
+    // One full forward per run; reading a value back waits for the device, so GPU timings are complete.
+    private static (double Median, double Min, double Max) TimeForward(RavenModel model, Tensor ids, int steps, int repeats)
+    {
+        var (median, min, max) = Timing.Measure(() =>
+        {
+            using var output = model.Forward(ids, steps, initScale: 0);
+            _ = output.Logits.sum().cpu().item<float>();
+        }, warmup: 1, runs: repeats);
+        return (median / 1000, min / 1000, max / 1000);
     }
 
     private static int RunAll(Options options, string[] args)
@@ -109,7 +132,7 @@ public static class FullSizeBenchmark
         {
             foreach (var dtype in options.DTypes)
             {
-                string[] measure = ["measure", "--dir", options.Dir, "--dtype", dtype, "--steps", string.Join(',', options.Steps), "--repeats", options.Repeats.ToString(CultureInfo.InvariantCulture), "--threads", options.Threads.ToString(CultureInfo.InvariantCulture), "--device", options.Device];
+                string[] measure = ["measure", "--dir", options.Dir, "--dtype", dtype, "--steps", string.Join(',', options.Steps), "--batch", string.Join(',', options.Batches), "--prefill", options.Prefill.ToString(CultureInfo.InvariantCulture), "--repeats", options.Repeats.ToString(CultureInfo.InvariantCulture), "--threads", options.Threads.ToString(CultureInfo.InvariantCulture), "--device", options.Device];
                 int code = Child(measure, out var output);
                 var line = output.Split('\n').LastOrDefault(l => l.StartsWith("RESULT ", StringComparison.Ordinal));
                 if (code != 0 || line is null)
@@ -187,6 +210,8 @@ public static class FullSizeBenchmark
         public string Device { get; private set; } = "cpu";
         public IReadOnlyList<string> DTypes { get; private set; } = ["bfloat16", "float32"];
         public IReadOnlyList<int> Steps { get; private set; } = [4, 8];
+        public IReadOnlyList<int> Batches { get; private set; } = [1];
+        public int Prefill { get; private set; }
         public int Repeats { get; private set; } = 2;
         public int Threads { get; private set; } = Math.Min(2, Environment.ProcessorCount);
         public bool Keep { get; private set; }
@@ -212,6 +237,8 @@ public static class FullSizeBenchmark
                     case "--shard-dtype": o.ShardDType = Next(); break;
                     case "--device": o.Device = Next(); break;
                     case "--steps": o.Steps = Next().Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToList(); break;
+                    case "--batch": o.Batches = Next().Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToList(); break;
+                    case "--prefill": o.Prefill = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                     case "--repeats": o.Repeats = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                     case "--threads": o.Threads = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                     case "--keep": o.Keep = true; break;
