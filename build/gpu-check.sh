@@ -128,7 +128,7 @@ cp "$dotnet_root/LICENSE.txt" "$dotnet_root/ThirdPartyNotices.txt" "$folder/dotn
 cp "$0" "$folder/run.sh"
 chmod +x "$folder/run.sh"
 
-GZIP=-9 tar -C "$out" -czf "$out/gpu-check.tar.gz" gpu-check
+tar -C "$out" -I "gzip -9" -cf "$out/gpu-check.tar.gz" gpu-check
 folder_mb=$(( $(du -sk "$folder" | cut -f1) / 1024 ))
 archive_mb=$(( $(stat -c %s "$out/gpu-check.tar.gz") / 1024 / 1024 ))
 echo "gpu-check: folder $folder ($folder_mb MB unpacked), archive $out/gpu-check.tar.gz ($archive_mb MB); .NET $runtime_version"

@@ -1,6 +1,17 @@
 using RecurrentDepth.Benchmarks;
 using RecurrentDepth.Benchmarks.Harness;
 
+// The native backend first (RDSK_LIBTORCH_DIR, if set), before any TorchSharp call; a failure says what is missing.
+try
+{
+    RecurrentDepth.Devices.LibTorchBackend.EnsureLoaded();
+}
+catch (RecurrentDepth.Devices.LibTorchLoadException ex)
+{
+    Console.Error.WriteLine(ex.Message);
+    return 3;
+}
+
 // Usage: RecurrentDepth.Benchmarks <benchmark> [--threads N] [--smoke] [--runs N] [--warmup N]
 // One class per benchmark; add new ones (decode, effort) to this table.
 var benchmarks = new Dictionary<string, Func<IBenchmark>>(StringComparer.OrdinalIgnoreCase)
