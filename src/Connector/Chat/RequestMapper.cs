@@ -48,6 +48,7 @@ internal static class RequestMapper
             MaxNewTokens = settings.MaxTokens ?? options.DefaultMaxTokens,
             StopSequences = settings.StopSequences is null ? [] : [.. settings.StopSequences.Where(s => !string.IsNullOrEmpty(s))],
             Seed = settings.Seed,
+            IgnoreEndOfTurn = settings.IgnoreEndOfTurn ?? false,
         }.Validate();
 
         return new RequestPlan(request, effort, source, FallbacksBelow(depth, options.EffortProfiles));
