@@ -107,10 +107,12 @@ internal sealed class ChatCompletionsEndpoint(
         }
         catch (JsonException ex)
         {
+            // System.Text.Json reports a value of the wrong type with this wording; anything else is malformed JSON.
             string? field = ServerJson.FieldOf(ex.Path);
-            throw field is null
-                ? ApiError.BadRequest("body", "The request body is not valid JSON.", "invalid_json")
-                : ApiError.BadRequest(field, $"The field '{field}' has a value of the wrong type.", "invalid_type");
+            bool wrongType = ex.Message.StartsWith("The JSON value could not be converted", StringComparison.Ordinal);
+            throw field is not null && wrongType
+                ? ApiError.BadRequest(field, $"The field '{field}' has a value of the wrong type.", "invalid_type")
+                : ApiError.BadRequest("body", $"The request body is not valid JSON{(field is null ? "" : $" (at {field})")}.", "invalid_json");
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
