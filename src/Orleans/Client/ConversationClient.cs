@@ -114,7 +114,7 @@ public sealed class ConversationClient
     private static bool IsInterruption(Exception error, CancellationToken callerToken) => error switch
     {
         OperationCanceledException => !callerToken.IsCancellationRequested,
-        TimeoutException or EnumerationAbortedException or SiloUnavailableException or OrleansMessageRejectionException => true,
+        SiloStoppingException or TimeoutException or EnumerationAbortedException or SiloUnavailableException or OrleansMessageRejectionException => true,
         OrleansException => true,
         _ => false,
     };
@@ -125,6 +125,7 @@ public sealed class ConversationClient
             $"no update arrived within RecurrentDepth:Cluster:TurnStallTimeout ({Options.TurnStallTimeout})",
         EnumerationAbortedException => "the silo deactivated the conversation while it was streaming (silo stopping)",
         SiloUnavailableException => "the silo is unavailable (it stopped or died)",
+        SiloStoppingException => "the silo began shutting down and cancelled the turn",
         _ => $"{error.GetType().Name}: {error.Message}",
     };
 }

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Text;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using RecurrentDepth.Engine;
 using RecurrentDepth.Orleans.Hosting;
@@ -14,6 +15,7 @@ internal sealed class ConversationGrain(
     IInferenceEngine engine,
     ILocalSiloDetails silo,
     SiloConversations residents,
+    IHostApplicationLifetime lifetime,
     ILogger<ConversationGrain> logger) : Grain, IConversationGrain
 {
     private readonly string _silo = silo.SiloAddress.ToString();
@@ -45,17 +47,41 @@ internal sealed class ConversationGrain(
         }
 
         _turnRunning = true;
+        // A silo that is stopping cancels its turns at once: the engine would otherwise drain them, for answers that a
+        // deactivating grain could no longer store or send.
+        using var turnCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);
         try
         {
             var history = ConversationHistory.Merge(state.State.Messages, turn.NewMessages);
             var request = turn.Settings with { Messages = history.Select(m => m.ToTurn()).ToArray(), Prompt = null, PromptTokens = null };
             var answer = new StringBuilder();
-            await foreach (var update in engine.GenerateAsync(request, cancellationToken).ConfigureAwait(true))
+            await using var updates = engine.GenerateAsync(request, turnCts.Token).GetAsyncEnumerator(turnCts.Token);
+            while (true)
             {
+                GenerationUpdate update;
+                try
+                {
+                    if (!await updates.MoveNextAsync().ConfigureAwait(true))
+                    {
+                        break;
+                    }
+
+                    update = updates.Current;
+                }
+                catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+                {
+                    throw new SiloStoppingException(id, _silo);
+                }
+
                 answer.Append(update.TextDelta);
                 if (update.Summary is { } summary)
                 {
                     // Store before the caller sees the end: a caller that got the summary may rely on the turn being kept.
+                    if (summary.FinishReason == FinishReason.Cancelled && lifetime.ApplicationStopping.IsCancellationRequested)
+                    {
+                        throw new SiloStoppingException(id, _silo);
+                    }
+
                     if (summary.FinishReason != FinishReason.Cancelled)
                     {
                         await StoreAsync(history, answer.ToString()).ConfigureAwait(true);

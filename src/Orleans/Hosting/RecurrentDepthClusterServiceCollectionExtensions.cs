@@ -1,5 +1,4 @@
 using Microsoft.Extensions.AI;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Microsoft.SemanticKernel.ChatCompletion;
@@ -54,11 +53,9 @@ public static class RecurrentDepthClusterServiceCollectionExtensions
     private static void AddClusterCore(IServiceCollection services)
     {
         services.AddOptions<RecurrentDepthOptions>();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<RecurrentDepthOptions>>(sp =>
-            new SectionBinder<RecurrentDepthOptions>(RecurrentDepthOptions.SectionName, sp.GetService<IConfiguration>())));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<RecurrentDepthOptions>, ChatOptionsBinder>());
         services.AddOptions<RecurrentDepthClusterOptions>().Validate(static o => o.Validate() is not null).ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<RecurrentDepthClusterOptions>>(sp =>
-            new SectionBinder<RecurrentDepthClusterOptions>(RecurrentDepthClusterOptions.SectionName, sp.GetService<IConfiguration>())));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<RecurrentDepthClusterOptions>, ClusterOptionsBinder>());
         services.TryAddSingleton(sp => new ConversationClient(
             sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<IOptions<RecurrentDepthClusterOptions>>(), sp.GetService<TimeProvider>()));
     }

@@ -29,8 +29,7 @@ public static class RecurrentDepthSiloBuilderExtensions
         var services = builder.Services;
         services.AddRecurrentDepthModel(configureEngine);
         services.AddOptions<RecurrentDepthSiloOptions>().Validate(static o => o.Validate() is not null).ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<RecurrentDepthSiloOptions>>(sp =>
-            new SectionBinder<RecurrentDepthSiloOptions>(RecurrentDepthSiloOptions.SectionName, sp.GetService<IConfiguration>())));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<RecurrentDepthSiloOptions>, SiloOptionsBinder>());
         if (configureSilo is not null)
         {
             services.Configure(configureSilo);
