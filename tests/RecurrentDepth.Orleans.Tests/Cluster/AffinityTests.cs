@@ -6,6 +6,10 @@ namespace RecurrentDepth.Orleans.Tests.Cluster;
 [Collection(ClusterCollection.Name)]
 public sealed class AffinityTests(MicroCluster cluster)
 {
+    /// <summary>Why the cache assertions are skipped until the engine reuses a finished turn's KV entries.</summary>
+    private const string MissingPrefixReuse =
+        "Needs the engine's multi-turn prefix reuse (GenerationSummary.CachedInputTokens, engine-core issue 8), not yet in the engine: every prompt is prefilled in full.";
+
     private static readonly string[] Problems = ["3+7*9+3=", "9*3+7=", "7+9*3*7+3="];
 
     [Fact]
@@ -21,6 +25,21 @@ public sealed class AffinityTests(MicroCluster cluster)
         Assert.Equal(first, stored.Silo);
         Assert.Equal(Problems.Length, stored.CompletedTurns);
         Assert.Equal(2 * Problems.Length, stored.Messages.Count);
+    }
+
+    [Fact(Skip = MissingPrefixReuse)]
+    public async Task Later_turns_report_the_earlier_turns_prompt_as_cached_prompt_tokens()
+    {
+        var turns = await RunConversationAsync(cluster.Chat, Problems);
+
+        Assert.Equal(0, turns[0].Usage!.CachedInputTokenCount);
+        for (int i = 1; i < turns.Count; i++)
+        {
+            long cached = turns[i].Usage!.CachedInputTokenCount!.Value;
+            Assert.Equal(cached, Convert.ToInt64(turns[i].AdditionalProperties![ClusterMetadataKeys.CachedInputTokens]));
+            // Turn i's prompt starts with turn i-1's whole prompt, so at least that much is served from the silo's cache.
+            Assert.InRange(cached, turns[i - 1].Usage!.InputTokenCount!.Value, turns[i].Usage!.InputTokenCount!.Value - 1);
+        }
     }
 
     [Fact]
