@@ -38,16 +38,15 @@ public sealed class ClusterChatClient : IChatClient
     /// <inheritdoc />
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
-        var updates = new List<ChatResponseUpdate>();
-        await foreach (var update in GetStreamingResponseAsync(messages, options, cancellationToken).ConfigureAwait(false))
+        ArgumentNullException.ThrowIfNull(messages);
+        var engine = new ConversationEngine(_conversations, ResolveConversationId(options));
+        using var turn = new RecurrentDepthChatClient(engine, _options);
+        var response = await turn.GetResponseAsync(messages, options, cancellationToken).ConfigureAwait(false);
+        response.ConversationId = engine.ConversationId;
+        if (engine.Summary is { } summary && response.Usage is { } usage)
         {
-            updates.Add(update);
-        }
-
-        var response = updates.ToChatResponse();
-        if (updates.Count > 0 && updates[^1].AdditionalProperties is { } figures)
-        {
-            response.AdditionalProperties = new AdditionalPropertiesDictionary(figures);
+            response.AdditionalProperties ??= [];
+            Annotate(engine, summary, usage, response.AdditionalProperties);
         }
 
         return response;
@@ -58,18 +57,15 @@ public sealed class ClusterChatClient : IChatClient
         IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(messages);
-        string conversationId = string.IsNullOrWhiteSpace(options?.ConversationId) ? $"rdc-{Guid.NewGuid():N}" : options.ConversationId;
-        var engine = new ConversationEngine(_conversations, conversationId);
+        var engine = new ConversationEngine(_conversations, ResolveConversationId(options));
         using var turn = new RecurrentDepthChatClient(engine, _options);
         await foreach (var update in turn.GetStreamingResponseAsync(messages, options, cancellationToken).ConfigureAwait(false))
         {
-            update.ConversationId = conversationId;
+            update.ConversationId = engine.ConversationId;
             if (engine.Summary is { } summary && update.Contents.OfType<UsageContent>().FirstOrDefault() is { } usage)
             {
-                usage.Details.CachedInputTokenCount = summary.CachedInputTokens;
                 update.AdditionalProperties ??= [];
-                update.AdditionalProperties[ClusterMetadataKeys.Silo] = engine.Silo;
-                update.AdditionalProperties[ClusterMetadataKeys.CachedInputTokens] = summary.CachedInputTokens;
+                Annotate(engine, summary, usage.Details, update.AdditionalProperties);
             }
 
             yield return update;
@@ -86,6 +82,17 @@ public sealed class ClusterChatClient : IChatClient
             : serviceType == typeof(ConversationClient) ? _conversations
             : serviceType.IsInstanceOfType(this) ? this
             : null;
+    }
+
+    private static string ResolveConversationId(ChatOptions? options) =>
+        string.IsNullOrWhiteSpace(options?.ConversationId) ? $"rdc-{Guid.NewGuid():N}" : options.ConversationId;
+
+    /// <summary>Adds what the cluster knows to the connector's figures: the serving silo and the cached prompt tokens.</summary>
+    private static void Annotate(ConversationEngine engine, Engine.GenerationSummary summary, UsageDetails usage, AdditionalPropertiesDictionary figures)
+    {
+        usage.CachedInputTokenCount = summary.CachedInputTokens;
+        figures[ClusterMetadataKeys.Silo] = engine.Silo;
+        figures[ClusterMetadataKeys.CachedInputTokens] = summary.CachedInputTokens;
     }
 
     /// <summary>Does nothing: the cluster client is owned by its host.</summary>
