@@ -1,10 +1,10 @@
 namespace RecurrentDepth.Orleans.Conversations;
 
 /// <summary>
-/// A conversation, keyed by its id: holds the messages (in the grain storage provider named
-/// <see cref="Hosting.RecurrentDepthSiloOptions.StorageProviderName"/>) and runs every turn on the engine of the silo it is
-/// active on, so that engine's prefix cache serves the next turn. New conversations are placed on the silo with the
-/// most headroom (<see cref="Placement.HeadroomPlacementStrategy"/>); an active one stays where it is while its silo lives.
+/// A conversation, keyed by its id: holds the messages (in the grain storage provider named <c>recurrent-depth</c>)
+/// and runs every turn on the engine of the silo it is active on, so that engine's prefix cache serves the next turn.
+/// New conversations are placed on the silo with the most headroom (RecurrentDepth.Orleans' headroom placement); an
+/// active one stays where it is while its silo lives.
 /// </summary>
 [Alias("RecurrentDepth.Orleans.IConversationGrain")]
 public interface IConversationGrain : IGrainWithStringKey

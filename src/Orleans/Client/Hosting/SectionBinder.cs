@@ -12,10 +12,6 @@ internal abstract class SectionBinder<TOptions>(string section, IConfiguration? 
     public void Configure(TOptions options) => configuration?.GetSection(section).Bind(options);
 }
 
-/// <summary>Binds <see cref="RecurrentDepthSiloOptions"/> from <c>RecurrentDepth:Silo</c>.</summary>
-internal sealed class SiloOptionsBinder(IConfiguration? configuration = null)
-    : SectionBinder<RecurrentDepthSiloOptions>(RecurrentDepthSiloOptions.SectionName, configuration);
-
 /// <summary>Binds <see cref="RecurrentDepthClusterOptions"/> from <c>RecurrentDepth:Cluster</c>.</summary>
 internal sealed class ClusterOptionsBinder(IConfiguration? configuration = null)
     : SectionBinder<RecurrentDepthClusterOptions>(RecurrentDepthClusterOptions.SectionName, configuration);
