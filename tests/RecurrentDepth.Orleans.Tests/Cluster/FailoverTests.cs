@@ -82,6 +82,35 @@ public sealed class FailoverTests : IAsyncLifetime
         Assert.Equal(["3+7=", "9*3+7*9="], stored.Messages.Where(m => m.Role == "user").Select(m => m.Content));
     }
 
+    [Fact]
+    public async Task A_killed_silo_loses_no_conversation_and_a_turn_streaming_on_it_ends_with_an_interruption_error()
+    {
+        using var bound = new CancellationTokenSource(Bound);
+        var (conversationId, silo) = await StartOnSecondarySiloAsync(["3+7="], bound.Token);
+        var longTurn = new ConversationTurn([new ConversationMessage("user", "9*3+7*9=")],
+            new GenerationRequest { Depth = DepthPolicy.Fixed(32), MaxNewTokens = 800, IgnoreEndOfTurn = true });
+
+        var error = await Assert.ThrowsAsync<ConversationInterruptedException>(async () =>
+        {
+            int received = 0;
+            await foreach (var update in _cluster.Conversations.RunTurnAsync(conversationId, longTurn, bound.Token))
+            {
+                if (++received == 1)
+                {
+                    await _cluster.Cluster.KillSiloAsync(_cluster.Silo(silo));
+                }
+            }
+        });
+        _output.WriteLine(error.Message);
+        Assert.Equal(silo, error.Silo);
+
+        var next = await _cluster.Chat.GetResponseAsync([new ChatMessage(ChatRole.User, "7+9*3=")], new ChatOptions { ConversationId = conversationId }, bound.Token);
+
+        Assert.False(bound.IsCancellationRequested, "The test's bound passed.");
+        Assert.NotEqual(silo, AffinityTests.Silo(next));
+        Assert.Equal(2, (await _cluster.Conversations.GetSnapshotAsync(conversationId)).CompletedTurns);
+    }
+
     /// <summary>Starts conversations until one lands on a secondary silo (the primary holds the test membership and stays up).</summary>
     private async Task<(string ConversationId, string Silo)> StartOnSecondarySiloAsync(string[] turns, CancellationToken cancellationToken)
     {

@@ -123,7 +123,7 @@ public sealed class ConversationClient
     {
         TurnStalledException =>
             $"no update arrived within RecurrentDepth:Cluster:TurnStallTimeout ({Options.TurnStallTimeout})",
-        EnumerationAbortedException => "the silo deactivated the conversation while it was streaming (silo stopping)",
+        EnumerationAbortedException => "the conversation's activation went away while it was streaming (its silo stopped or died)",
         SiloUnavailableException => "the silo is unavailable (it stopped or died)",
         SiloStoppingException => "the silo began shutting down and cancelled the turn",
         _ => $"{error.GetType().Name}: {error.Message}",
