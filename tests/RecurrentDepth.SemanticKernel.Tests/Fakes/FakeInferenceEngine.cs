@@ -29,6 +29,9 @@ internal sealed class FakeInferenceEngine(string modelId = "huginn-fake") : IInf
     /// <summary>Throws this after the first token (to check that a started stream is never retried).</summary>
     public Exception? FailAfterFirstToken { get; set; }
 
+    /// <summary>Ends every generation after its first token with finish reason cancelled, as the engine does when its host stops.</summary>
+    public bool StopAfterFirstToken { get; set; }
+
     /// <summary>The convergence value of token i of a request (null: not measured); above 5e-4 counts as unconverged.</summary>
     public Func<GenerationRequest, int, double?>? ExitValue { get; set; }
 
@@ -74,7 +77,7 @@ internal sealed class FakeInferenceEngine(string modelId = "huginn-fake") : IInf
             await Task.Delay(Timeout.Infinite, cancellationToken);
         }
 
-        int count = Math.Min(request.MaxNewTokens, Words.Length);
+        int count = StopAfterFirstToken ? 1 : Math.Min(request.MaxNewTokens, Words.Length);
         var steps = new List<int>();
         int capHits = 0;
         var values = new List<double?>();
@@ -106,7 +109,7 @@ internal sealed class FakeInferenceEngine(string modelId = "huginn-fake") : IInf
             UnconvergedTokens = values.Count(v => v > UnconvergedAbove),
             MaxExitValue = values.Max(),
             EffectiveFlops = (steps.Sum() + input * request.Depth.MaxSteps) * FlopsPerStep,
-            FinishReason = count < Words.Length ? FinishReason.Length : FinishReason.Stop,
+            FinishReason = StopAfterFirstToken ? FinishReason.Cancelled : count < Words.Length ? FinishReason.Length : FinishReason.Stop,
             Elapsed = TimeSpan.FromMilliseconds(100),
             Depth = request.Depth,
         });
