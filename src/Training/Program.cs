@@ -22,6 +22,8 @@ namespace RecurrentDepth.Training
               (alias: bench) accuracy per difficulty for r = 1,2,4,8,16,32 and adaptive KL exit; writes effort.md and effort-curve.png
             RecurrentDepth.Training compare [--model DIR] [--cot DIR] [--count N] [--docs DIR] [--threads T]
               latent recurrence vs chain of thought through the inference engine; writes latent-vs-cot.md and latent-vs-cot.png
+            RecurrentDepth.Training extrapolate [--model DIR] [--count N] [--threads T]
+              accuracy on the never-trained difficulties 9-12 for r = 1..64 and adaptive KL exit (cap 64); prints the table
             """;
 
         /// <summary>Runs a command; returns the process exit code.</summary>
@@ -44,6 +46,8 @@ namespace RecurrentDepth.Training
                     return Evaluate(options);
                 case "compare":
                     return Compare(options);
+                case "extrapolate":
+                    return Extrapolate(options);
                 default:
                     Console.Error.WriteLine($"Unknown command '{args[0]}'.\n{Usage}");
                     return 1;
@@ -171,6 +175,16 @@ namespace RecurrentDepth.Training
             File.WriteAllText(document, report.ToDocument(folder) + kept);
             File.WriteAllBytes(Path.Combine(docs, "effort-curve.png"), EffortPlot.Render(report));
             Console.WriteLine($"Wrote {Path.Combine(docs, "effort.md")} and {Path.Combine(docs, "effort-curve.png")}.");
+            return 0;
+        }
+
+        private static int Extrapolate(Dictionary<string, string> o)
+        {
+            var folder = o.GetValueOrDefault("model", "models/huginn-micro-arith");
+            int count = int.Parse(o.GetValueOrDefault("count", "500"), CultureInfo.InvariantCulture);
+            using var model = Modeling.RavenModel.Load(folder, new Modeling.ModelLoadOptions { Device = "cpu", DType = "float32" });
+            var report = EffortEvaluator.Evaluate(model, [9, 10, 11, 12], count, [1, 2, 4, 8, 16, 32, 64], 5e-4, 64);
+            Console.WriteLine(report.ToMarkdown());
             return 0;
         }
 

@@ -79,8 +79,9 @@ public sealed class Trainer : IDisposable
             IntermediateSize = options.IntermediateSize,
             VocabSize = MicroTokenizer.VocabSize,
             BlockSize = 1024,
-            MeanRecurrence = options.MeanDepth,
-            MeanBackpropDepth = options.BackpropDepth,
+            // A fixed-depth run's default step count is the depth it was trained at.
+            MeanRecurrence = options.FixedDepth ?? options.MeanDepth,
+            MeanBackpropDepth = options.FixedDepth is int fixedDepth ? Math.Min(fixedDepth, options.BackpropDepth) : options.BackpropDepth,
         }.Validate("trainer options");
     }
 
