@@ -10,6 +10,10 @@ public sealed class AffinityTests(MicroCluster cluster)
     private const string MissingPrefixReuse =
         "Needs the engine's multi-turn prefix reuse (GenerationSummary.CachedInputTokens, engine-core issue 8), not yet in the engine: every prompt is prefilled in full.";
 
+    // The engine-core issue adds the prefix cache together with its setting (EngineOptions.PrefixCacheEnabled) to the
+    // contract; until that setting exists, the engine has no cache to report from.
+    private static readonly bool EngineHasPrefixCache = typeof(Engine.EngineOptions).GetProperty("PrefixCacheEnabled") is not null;
+
     private static readonly string[] Problems = ["3+7*9+3=", "9*3+7=", "7+9*3*7+3="];
 
     [Fact]
@@ -27,9 +31,10 @@ public sealed class AffinityTests(MicroCluster cluster)
         Assert.Equal(2 * Problems.Length, stored.Messages.Count);
     }
 
-    [Fact(Skip = MissingPrefixReuse)]
+    [SkippableFact]
     public async Task Later_turns_report_the_earlier_turns_prompt_as_cached_prompt_tokens()
     {
+        Skip.IfNot(EngineHasPrefixCache, MissingPrefixReuse);
         var turns = await RunConversationAsync(cluster.Chat, Problems);
 
         Assert.Equal(0, turns[0].Usage!.CachedInputTokenCount);
