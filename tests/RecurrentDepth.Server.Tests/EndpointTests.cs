@@ -132,3 +132,43 @@ public sealed class EndpointTests(ServedModel served)
         await Eventually.TrueAsync(() => engine.CurrentLoad.ActiveSequences == 0, "the second sequence to be freed");
     }
 }
+
+/// <summary>Tools and response formats reach the connector, whose behaviour shows through the server.</summary>
+[Collection(ServedCollection.Name)]
+public sealed class ToolPassThroughTests(ServedModel served)
+{
+    private static readonly object Tool = new { type = "function", function = new { name = "add", description = "Adds two digits.", parameters = new { type = "object", properties = new { a = new { type = "integer" } } } } };
+
+    [Fact]
+    public async Task A_required_tool_call_is_never_answered_with_silent_text()
+    {
+        using var response = await served.Host.PostChatAsync(new { messages = new[] { Wire.User("1+3=") }, tools = new[] { Tool }, tool_choice = "required", max_tokens = 8 });
+        string body = await response.Content.ReadAsStringAsync();
+
+        // Either the connector refuses what it cannot do (an explicit 400), or it calls the tool.
+        if (response.StatusCode == HttpStatusCode.BadRequest)
+        {
+            using var error = JsonDocument.Parse(body);
+            Assert.Equal("unsupported", error.RootElement.GetProperty("error").GetProperty("code").GetString());
+            Assert.Contains("tool", error.RootElement.GetProperty("error").GetProperty("message").GetString(), StringComparison.OrdinalIgnoreCase);
+        }
+        else
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            using var doc = JsonDocument.Parse(body);
+            var choice = doc.RootElement.GetProperty("choices")[0];
+            Assert.Equal("tool_calls", choice.GetProperty("finish_reason").GetString());
+            Assert.Equal("add", choice.GetProperty("message").GetProperty("tool_calls")[0].GetProperty("function").GetProperty("name").GetString());
+        }
+    }
+
+    [Fact]
+    public async Task Offered_tools_with_automatic_choice_still_get_an_answer()
+    {
+        using var response = await served.Host.PostChatAsync(new { messages = new[] { Wire.User("1+3=") }, tools = new[] { Tool }, tool_choice = "auto", max_tokens = 8 });
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Contains(doc.RootElement.GetProperty("choices")[0].GetProperty("finish_reason").GetString(), new[] { "stop", "length", "tool_calls" });
+    }
+}

@@ -16,7 +16,7 @@ internal static class ErrorResults
     {
         ApiError api => api,
         ArgumentException argument => ApiError.BadRequest(argument.ParamName ?? "request", MessageWithoutParam(argument)),
-        NotSupportedException notSupported => ApiError.BadRequest("request", notSupported.Message, "unsupported"),
+        NotSupportedException notSupported => new ApiError(StatusCodes.Status400BadRequest, notSupported.Message, ApiError.InvalidRequest, null, "unsupported"),
         EngineQueueFullException full => new ApiError(StatusCodes.Status429TooManyRequests, full.Message, ApiError.RateLimit, null, "queue_full", retryAfterSeconds),
         ModelNotReadyException notReady => new ApiError(StatusCodes.Status503ServiceUnavailable, notReady.Message, ApiError.Unavailable, null, "model_not_ready", retryAfterSeconds),
         TimeoutException timeout => new ApiError(StatusCodes.Status504GatewayTimeout, timeout.Message, ApiError.ServerError, null, "timeout"),
