@@ -16,7 +16,10 @@ namespace RecurrentDepth.SemanticKernel;
 /// (keys in <see cref="RecurrenceMetadataKeys"/>). Streaming and non-streaming responses carry the same text and usage:
 /// <see cref="GetResponseAsync"/> aggregates the stream. When streaming, the last update carries the usage (as
 /// <see cref="UsageContent"/>), the finish reason and the figures in its <see cref="ChatResponseUpdate.AdditionalProperties"/>.
-/// Tools are not supported and are ignored.
+/// <see cref="ChatOptions.Tools"/> (functions) are offered to the model in the prompt and its turn is constrained to
+/// text or one call (<see cref="ChatToolMode.RequireAny"/>: a call only), which comes back as
+/// <see cref="FunctionCallContent"/>; <see cref="ChatOptions.ResponseFormat"/> constrains the turn to JSON or a JSON
+/// Schema. See docs/tools.md.
 /// </remarks>
 public sealed class RecurrentDepthChatClient : IChatClient
 {
@@ -66,17 +69,37 @@ public sealed class RecurrentDepthChatClient : IChatClient
         IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(messages);
-        var plan = RequestMapper.Map(RequestMapper.ToTurns(messages, options?.Instructions), RequestMapper.FromChatOptions(options), _runner.Options);
+        var tools = RequestMapper.ToolsFrom(options);
+        var format = OpenAIResponseFormat.ToConstraint(options?.ResponseFormat);
+        var turns = RequestMapper.ToTurns(messages, options?.Instructions);
+        var plan = RequestMapper.Map(tools is null ? turns : tools.AddTo(turns), RequestMapper.FromChatOptions(options), _runner.Options,
+            tools is null ? format : tools.Constraint(format));
         string responseId = $"rd-{Guid.NewGuid():N}";
         var createdAt = DateTimeOffset.UtcNow;
+        // With tools, a turn that starts with '{' is a call: it is held back and parsed once complete.
+        System.Text.StringBuilder? held = null;
+        bool started = false;
         await foreach (var step in _runner.RunAsync(plan, cancellationToken).ConfigureAwait(false))
         {
-            if (step.TextDelta.Length == 0 && step.Outcome is null)
+            var delta = step.TextDelta;
+            if (tools is not null && !started && delta.Length > 0)
+            {
+                started = true;
+                held = delta.TrimStart().StartsWith('{') ? new System.Text.StringBuilder() : null;
+            }
+
+            if (held is not null)
+            {
+                held.Append(delta);
+                delta = "";
+            }
+
+            if (delta.Length == 0 && step.Outcome is null)
             {
                 continue;
             }
 
-            var update = new ChatResponseUpdate(ChatRole.Assistant, step.TextDelta.Length == 0 ? [] : [new TextContent(step.TextDelta)])
+            var update = new ChatResponseUpdate(ChatRole.Assistant, delta.Length == 0 ? [] : [new TextContent(delta)])
             {
                 ResponseId = responseId,
                 MessageId = responseId,
@@ -86,6 +109,19 @@ public sealed class RecurrentDepthChatClient : IChatClient
             if (step.Outcome is { } outcome)
             {
                 update.FinishReason = outcome.ChatFinishReason;
+                if (held is not null)
+                {
+                    if (tools!.TryParseCall(held.ToString(), out var name, out var arguments))
+                    {
+                        update.Contents.Add(new FunctionCallContent($"call_{Guid.NewGuid():N}", name, arguments));
+                        update.FinishReason = ChatFinishReason.ToolCalls;
+                    }
+                    else
+                    {
+                        update.Contents.Add(new TextContent(held.ToString()));
+                    }
+                }
+
                 update.Contents.Add(new UsageContent(outcome.ToUsage()));
                 update.AdditionalProperties = new AdditionalPropertiesDictionary(outcome.ToFigures());
             }

@@ -36,6 +36,7 @@ public sealed class RecurrentDepthPromptExecutionSettings : PromptExecutionSetti
     private int? _maxTokens;
     private long? _seed;
     private IList<string>? _stopSequences;
+    private object? _responseFormat;
 
     /// <summary>
     /// Latent compute per token as an effort level (<c>thinking_effort</c>): none, minimal, low, medium, high, xhigh,
@@ -178,6 +179,18 @@ public sealed class RecurrentDepthPromptExecutionSettings : PromptExecutionSetti
         set => Set(ref _stopSequences, value);
     }
 
+    /// <summary>
+    /// Constrains the reply (<c>response_format</c>): "json_object" for any JSON, a .NET <see cref="Type"/> or a JSON
+    /// Schema (text, <see cref="System.Text.Json.JsonElement"/> or <see cref="KernelJsonSchema"/>) for JSON valid
+    /// against it, or an OpenAI <c>response_format</c> object. Null or "text": free text. See docs/tools.md.
+    /// </summary>
+    [JsonPropertyName("response_format")]
+    public object? ResponseFormat
+    {
+        get => _responseFormat;
+        set => Set(ref _responseFormat, value);
+    }
+
     /// <inheritdoc />
     public override void Freeze()
     {
@@ -216,6 +229,7 @@ public sealed class RecurrentDepthPromptExecutionSettings : PromptExecutionSetti
         MaxTokens = MaxTokens,
         Seed = Seed,
         StopSequences = StopSequences is null ? null : [.. StopSequences],
+        ResponseFormat = ResponseFormat,
     };
 
     /// <summary>
@@ -236,8 +250,11 @@ public sealed class RecurrentDepthPromptExecutionSettings : PromptExecutionSetti
                 return settings;
         }
 
+        // Other connectors' ResponseFormat (OpenAI's takes a Type) is carried over as the object, not through JSON.
+        var format = executionSettings.GetType().GetProperty(nameof(ResponseFormat))?.GetValue(executionSettings);
         var json = JsonSerializer.Serialize(executionSettings, executionSettings.GetType(), SettingsJson.Write);
         var converted = FromJson(json);
+        converted.ResponseFormat ??= format;
         converted.ModelId ??= executionSettings.ModelId;
         converted.ServiceId ??= executionSettings.ServiceId;
         converted.FunctionChoiceBehavior ??= executionSettings.FunctionChoiceBehavior;
