@@ -1,5 +1,7 @@
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using RecurrentDepth.Engine;
 
 namespace RecurrentDepth.SemanticKernel;
@@ -29,8 +31,10 @@ public sealed class RecurrentDepthChatClient : IChatClient
     /// <summary>Creates a client over <paramref name="engine"/>.</summary>
     /// <param name="engine">The model (usually the hosted <c>ModelHost</c> of RecurrentDepth.Core); not owned: disposing the client leaves it running.</param>
     /// <param name="options">Defaults, effort profiles and resilience settings; null uses <see cref="RecurrentDepthOptions"/>' defaults.</param>
+    /// <param name="loggerFactory">Reserved for warnings; null logs nothing.</param>
     /// <exception cref="ArgumentNullException"><paramref name="engine"/> is null.</exception>
-    public RecurrentDepthChatClient(IInferenceEngine engine, RecurrentDepthOptions? options = null)
+    /// <exception cref="ArgumentException"><paramref name="options"/> are invalid; the message names each invalid option.</exception>
+    public RecurrentDepthChatClient(IInferenceEngine engine, RecurrentDepthOptions? options = null, ILoggerFactory? loggerFactory = null)
     {
         ArgumentNullException.ThrowIfNull(engine);
         _runner = new GenerationRunner(engine, options ?? new RecurrentDepthOptions());
@@ -40,7 +44,7 @@ public sealed class RecurrentDepthChatClient : IChatClient
     /// <inheritdoc />
     /// <exception cref="ArgumentException">A setting is invalid; <see cref="ArgumentException.ParamName"/> is its snake_case name.</exception>
     /// <exception cref="EngineQueueFullException">The engine's queue is full and effort fallback is off or exhausted.</exception>
-    /// <exception cref="ModelNotReadyException">The model failed to load or has stopped (a request sent during loading waits for it).</exception>
+    /// <exception cref="ModelNotReadyException">The model failed to load or has stopped, also while generating this response (a request sent during loading waits for it).</exception>
     /// <exception cref="TimeoutException">A deadline of <see cref="RecurrentDepthOptions"/> passed.</exception>
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
@@ -51,6 +55,11 @@ public sealed class RecurrentDepthChatClient : IChatClient
         }
 
         var response = updates.ToChatResponse();
+        if (response.FinishReason?.Value == ModelStoppedError.CancelledFinishReason)
+        {
+            throw ModelStoppedError.Create(_runner.Engine.ModelId, response.Usage?.OutputTokenCount ?? 0);
+        }
+
         if (updates.Count > 0 && updates[^1].AdditionalProperties is { } figures)
         {
             // The figures describe the whole response, so they belong on it (aggregation keeps them per message).

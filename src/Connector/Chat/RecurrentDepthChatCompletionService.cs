@@ -1,5 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Text;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.SemanticKernel;
 using Microsoft.SemanticKernel.ChatCompletion;
 using Microsoft.SemanticKernel.Services;
@@ -29,8 +31,10 @@ public sealed class RecurrentDepthChatCompletionService : IChatCompletionService
     /// <summary>Creates the service over <paramref name="engine"/>.</summary>
     /// <param name="engine">The model (usually the hosted <c>ModelHost</c> of RecurrentDepth.Core); not owned.</param>
     /// <param name="options">Defaults, effort profiles and resilience settings; null uses <see cref="RecurrentDepthOptions"/>' defaults.</param>
+    /// <param name="loggerFactory">Logs warnings (functions offered but ignored); null logs nothing.</param>
     /// <exception cref="ArgumentNullException"><paramref name="engine"/> is null.</exception>
-    public RecurrentDepthChatCompletionService(IInferenceEngine engine, RecurrentDepthOptions? options = null)
+    /// <exception cref="ArgumentException"><paramref name="options"/> are invalid; the message names each invalid option.</exception>
+    public RecurrentDepthChatCompletionService(IInferenceEngine engine, RecurrentDepthOptions? options = null, ILoggerFactory? loggerFactory = null)
     {
         ArgumentNullException.ThrowIfNull(engine);
         _runner = new GenerationRunner(engine, options ?? new RecurrentDepthOptions());
@@ -43,7 +47,7 @@ public sealed class RecurrentDepthChatCompletionService : IChatCompletionService
     /// <inheritdoc />
     /// <exception cref="ArgumentException">A setting is invalid; <see cref="ArgumentException.ParamName"/> is its snake_case name.</exception>
     /// <exception cref="EngineQueueFullException">The engine's queue is full and effort fallback is off or exhausted.</exception>
-    /// <exception cref="ModelNotReadyException">The model failed to load or has stopped (a request sent during loading waits for it).</exception>
+    /// <exception cref="ModelNotReadyException">The model failed to load or has stopped, also while generating this response (a request sent during loading waits for it).</exception>
     /// <exception cref="TimeoutException">A deadline of <see cref="RecurrentDepthOptions"/> passed.</exception>
     public async Task<IReadOnlyList<ChatMessageContent>> GetChatMessageContentsAsync(
         ChatHistory chatHistory, PromptExecutionSettings? executionSettings = null, Kernel? kernel = null, CancellationToken cancellationToken = default)

@@ -37,6 +37,7 @@ public sealed class RecurrentDepthPromptExecutionSettings : PromptExecutionSetti
     private long? _seed;
     private IList<string>? _stopSequences;
     private object? _responseFormat;
+    private bool? _ignoreEndOfTurn;
 
     /// <summary>
     /// Latent compute per token as an effort level (<c>thinking_effort</c>): none, minimal, low, medium, high, xhigh,
@@ -62,8 +63,8 @@ public sealed class RecurrentDepthPromptExecutionSettings : PromptExecutionSetti
     }
 
     /// <summary>
-    /// Explicit recurrence cap per token (<c>recurrence_steps</c>, ≥ 1); overrides any effort. Fixed depth unless
-    /// <see cref="ExitCriterion"/> is also set.
+    /// Explicit recurrence cap per token (<c>recurrence_steps</c>, 1 to <see cref="RecurrentDepthOptions.MaxRecurrenceSteps"/>,
+    /// default 128); overrides any effort. Fixed depth unless <see cref="ExitCriterion"/> is also set.
     /// </summary>
     [JsonPropertyName("recurrence_steps")]
     public int? RecurrenceSteps
@@ -155,7 +156,11 @@ public sealed class RecurrentDepthPromptExecutionSettings : PromptExecutionSetti
         set => Set(ref _repetitionPenalty, value);
     }
 
-    /// <summary>Most tokens to generate (<c>max_tokens</c>, ≥ 1). Default <see cref="RecurrentDepthOptions.DefaultMaxTokens"/>.</summary>
+    /// <summary>
+    /// Most tokens to generate (<c>max_tokens</c>, ≥ 1). Default <see cref="RecurrentDepthOptions.DefaultMaxTokens"/>.
+    /// A value beyond the room left in the context is clamped: generation stops at the context limit with finish
+    /// reason <c>length</c>.
+    /// </summary>
     [JsonPropertyName("max_tokens")]
     public int? MaxTokens
     {
@@ -171,7 +176,7 @@ public sealed class RecurrentDepthPromptExecutionSettings : PromptExecutionSetti
         set => Set(ref _seed, value);
     }
 
-    /// <summary>Extra stop strings (<c>stop_sequences</c>); generation ends before the first one.</summary>
+    /// <summary>Extra stop strings (<c>stop_sequences</c>); generation ends before the first one. An empty string is an error.</summary>
     [JsonPropertyName("stop_sequences")]
     public IList<string>? StopSequences
     {
@@ -189,6 +194,17 @@ public sealed class RecurrentDepthPromptExecutionSettings : PromptExecutionSetti
     {
         get => _responseFormat;
         set => Set(ref _responseFormat, value);
+    }
+
+    /// <summary>
+    /// Keep generating through end-of-turn tokens until <see cref="MaxTokens"/> (<c>ignore_eos</c>, as vLLM names it;
+    /// for benchmarks and load tests). Stop sequences still apply. Default false.
+    /// </summary>
+    [JsonPropertyName("ignore_eos")]
+    public bool? IgnoreEndOfTurn
+    {
+        get => _ignoreEndOfTurn;
+        set => Set(ref _ignoreEndOfTurn, value);
     }
 
     /// <inheritdoc />
@@ -230,6 +246,7 @@ public sealed class RecurrentDepthPromptExecutionSettings : PromptExecutionSetti
         Seed = Seed,
         StopSequences = StopSequences is null ? null : [.. StopSequences],
         ResponseFormat = ResponseFormat,
+        IgnoreEndOfTurn = IgnoreEndOfTurn,
     };
 
     /// <summary>
@@ -237,7 +254,9 @@ public sealed class RecurrentDepthPromptExecutionSettings : PromptExecutionSetti
     /// already is one, else reads its JSON form, so <c>ExtensionData</c> keys (<c>thinking_effort</c>,
     /// <c>recurrence_steps</c>, ...) and the snake_case properties of other connectors' settings (OpenAI's
     /// <c>reasoning_effort</c>, <c>max_tokens</c>, <c>temperature</c>, <c>top_p</c>, <c>seed</c>,
-    /// <c>stop_sequences</c>) are picked up. Null gives empty settings.
+    /// <c>stop_sequences</c>) are picked up. An effort given as an object (OpenAI's <c>ChatReasoningEffortLevel</c>,
+    /// MEAI's <c>ReasoningEffort</c>, any value whose string form is an effort) is read by its string form. Null gives
+    /// empty settings.
     /// </summary>
     /// <exception cref="ArgumentException">A value has the wrong type or an unknown spelling; <see cref="ArgumentException.ParamName"/> is the setting.</exception>
     public static RecurrentDepthPromptExecutionSettings FromExecutionSettings(PromptExecutionSettings? executionSettings)
@@ -252,7 +271,7 @@ public sealed class RecurrentDepthPromptExecutionSettings : PromptExecutionSetti
 
         // Other connectors' ResponseFormat (OpenAI's takes a Type) is carried over as the object, not through JSON.
         var format = executionSettings.GetType().GetProperty(nameof(ResponseFormat))?.GetValue(executionSettings);
-        var json = JsonSerializer.Serialize(executionSettings, executionSettings.GetType(), SettingsJson.Write);
+        var json = EffortSettingValues.ToJsonObject(executionSettings, SettingsJson.Write).ToJsonString(SettingsJson.Write);
         var converted = FromJson(json);
         converted.ResponseFormat ??= format;
         converted.ModelId ??= executionSettings.ModelId;
