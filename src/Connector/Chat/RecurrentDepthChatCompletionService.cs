@@ -68,6 +68,11 @@ public sealed class RecurrentDepthChatCompletionService : IChatCompletionService
                 outcome = step.Outcome ?? outcome;
             }
 
+            if (outcome?.FinishReasonText == ModelStoppedError.CancelledFinishReason)
+            {
+                throw ModelStoppedError.Create(_runner.Engine.ModelId, outcome.Summary.OutputTokens);
+            }
+
             if (tools is null || !tools.TryParseCall(text.ToString(), out var name, out var arguments))
             {
                 return [new ChatMessageContent(AuthorRole.Assistant, text.ToString(), _runner.Engine.ModelId, metadata: Metadata(outcome))];
