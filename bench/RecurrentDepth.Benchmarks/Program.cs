@@ -45,6 +45,12 @@ if (args.Length > 0 && args[0].Equals("ops", StringComparison.OrdinalIgnoreCase)
     return OpsBenchmark.Run(args[1..]);
 }
 
+// Constrained-decoding mask cost per token (one row) on a synthetic vocabulary of huginn's size.
+if (args.Length > 0 && args[0].Equals("constraints", StringComparison.OrdinalIgnoreCase))
+{
+    return ConstraintMaskBenchmark.Run(args[1..]);
+}
+
 // huginn-0125 at full size with random weights: write the checkpoint, then load and decode in child processes.
 if (args.Length > 0 && args[0].Equals("fullsize", StringComparison.OrdinalIgnoreCase))
 {
@@ -70,6 +76,7 @@ if (args.Length == 0 || args[0] is "-h" or "--help" || !benchmarks.TryGetValue(a
     Console.Error.WriteLine($"  {"decode",-10} decode tokens/s, KV bytes/token, batching and context scaling (--tokens N --repeats N --model DIR)");
     Console.Error.WriteLine($"  {"",-10} {RecurrentDepth.Benchmarks.Serving.SingleDecode.Help}");
     Console.Error.WriteLine($"  {"ops",-10} tensor calls and µs per core step and sandwich block of the tiny model (--steps N --repeats N)");
+    Console.Error.WriteLine($"  {"constraints",-10} {ConstraintMaskBenchmark.Help}");
     Console.Error.WriteLine($"  {RecurrentDepth.Benchmarks.FullSize.FullSizeBenchmark.Help}");
     Console.Error.WriteLine($"  {"worker",-10} side-by-side worker: speaks ../shared/bench-reference/PROTOCOL.md on stdin/stdout (serving path)");
     Console.Error.WriteLine($"  {"effort",-10} micro-model accuracy per difficulty vs recurrence steps and adaptive exit (--docs DIR --count N)");

@@ -18,33 +18,31 @@ namespace RecurrentDepth.SemanticKernel;
 /// (keys in <see cref="RecurrenceMetadataKeys"/>). Streaming and non-streaming responses carry the same text and usage:
 /// <see cref="GetResponseAsync"/> aggregates the stream. When streaming, the last update carries the usage (as
 /// <see cref="UsageContent"/>), the finish reason and the figures in its <see cref="ChatResponseUpdate.AdditionalProperties"/>.
-/// Tool calling is not available: a request that requires a tool call (<see cref="ChatToolMode.RequireAny"/>, a
-/// required specific function) fails with <see cref="NotSupportedException"/>; tools merely offered are ignored, with
-/// one warning per client.
+/// <see cref="ChatOptions.Tools"/> (functions) are offered to the model in the prompt and its turn is constrained to
+/// text or one call (<see cref="ChatToolMode.RequireAny"/>: a call only), which comes back as
+/// <see cref="FunctionCallContent"/>; <see cref="ChatOptions.ResponseFormat"/> constrains the turn to JSON or a JSON
+/// Schema. See docs/tools.md.
 /// </remarks>
 public sealed class RecurrentDepthChatClient : IChatClient
 {
     private readonly GenerationRunner _runner;
     private readonly ChatClientMetadata _metadata;
-    private readonly ToolChoiceGuard _tools;
 
     /// <summary>Creates a client over <paramref name="engine"/>.</summary>
     /// <param name="engine">The model (usually the hosted <c>ModelHost</c> of RecurrentDepth.Core); not owned: disposing the client leaves it running.</param>
     /// <param name="options">Defaults, effort profiles and resilience settings; null uses <see cref="RecurrentDepthOptions"/>' defaults.</param>
-    /// <param name="loggerFactory">Logs warnings (tools offered but ignored); null logs nothing.</param>
+    /// <param name="loggerFactory">Reserved for warnings; null logs nothing.</param>
     /// <exception cref="ArgumentNullException"><paramref name="engine"/> is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="options"/> are invalid; the message names each invalid option.</exception>
     public RecurrentDepthChatClient(IInferenceEngine engine, RecurrentDepthOptions? options = null, ILoggerFactory? loggerFactory = null)
     {
         ArgumentNullException.ThrowIfNull(engine);
-        _tools = new ToolChoiceGuard((loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<RecurrentDepthChatClient>());
         _runner = new GenerationRunner(engine, options ?? new RecurrentDepthOptions());
         _metadata = new ChatClientMetadata(RecurrentDepthTelemetry.ProviderName, providerUri: null, defaultModelId: engine.ModelId);
     }
 
     /// <inheritdoc />
     /// <exception cref="ArgumentException">A setting is invalid; <see cref="ArgumentException.ParamName"/> is its snake_case name.</exception>
-    /// <exception cref="NotSupportedException">The request requires a tool call.</exception>
     /// <exception cref="EngineQueueFullException">The engine's queue is full and effort fallback is off or exhausted.</exception>
     /// <exception cref="ModelNotReadyException">The model failed to load or has stopped, also while generating this response (a request sent during loading waits for it).</exception>
     /// <exception cref="TimeoutException">A deadline of <see cref="RecurrentDepthOptions"/> passed.</exception>
@@ -73,7 +71,6 @@ public sealed class RecurrentDepthChatClient : IChatClient
 
     /// <inheritdoc />
     /// <exception cref="ArgumentException">A setting is invalid; <see cref="ArgumentException.ParamName"/> is its snake_case name.</exception>
-    /// <exception cref="NotSupportedException">The request requires a tool call.</exception>
     /// <exception cref="EngineQueueFullException">The engine's queue is full and effort fallback is off or exhausted.</exception>
     /// <exception cref="ModelNotReadyException">The model failed to load or has stopped (a request sent during loading waits for it).</exception>
     /// <exception cref="TimeoutException">A deadline of <see cref="RecurrentDepthOptions"/> passed.</exception>
@@ -81,18 +78,37 @@ public sealed class RecurrentDepthChatClient : IChatClient
         IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(messages);
-        _tools.Check(options);
-        var plan = RequestMapper.Map(RequestMapper.ToTurns(messages, options?.Instructions), RequestMapper.FromChatOptions(options), _runner.Options);
+        var tools = RequestMapper.ToolsFrom(options);
+        var format = OpenAIResponseFormat.ToConstraint(options?.ResponseFormat);
+        var turns = RequestMapper.ToTurns(messages, options?.Instructions);
+        var plan = RequestMapper.Map(tools is null ? turns : tools.AddTo(turns), RequestMapper.FromChatOptions(options), _runner.Options,
+            tools is null ? format : tools.Constraint(format));
         string responseId = $"rd-{Guid.NewGuid():N}";
         var createdAt = DateTimeOffset.UtcNow;
+        // With tools, a turn that starts with '{' is a call: it is held back and parsed once complete.
+        System.Text.StringBuilder? held = null;
+        bool started = false;
         await foreach (var step in _runner.RunAsync(plan, cancellationToken).ConfigureAwait(false))
         {
-            if (step.TextDelta.Length == 0 && step.Outcome is null)
+            var delta = step.TextDelta;
+            if (tools is not null && !started && delta.Length > 0)
+            {
+                started = true;
+                held = delta.TrimStart().StartsWith('{') ? new System.Text.StringBuilder() : null;
+            }
+
+            if (held is not null)
+            {
+                held.Append(delta);
+                delta = "";
+            }
+
+            if (delta.Length == 0 && step.Outcome is null)
             {
                 continue;
             }
 
-            var update = new ChatResponseUpdate(ChatRole.Assistant, step.TextDelta.Length == 0 ? [] : [new TextContent(step.TextDelta)])
+            var update = new ChatResponseUpdate(ChatRole.Assistant, delta.Length == 0 ? [] : [new TextContent(delta)])
             {
                 ResponseId = responseId,
                 MessageId = responseId,
@@ -102,6 +118,19 @@ public sealed class RecurrentDepthChatClient : IChatClient
             if (step.Outcome is { } outcome)
             {
                 update.FinishReason = outcome.ChatFinishReason;
+                if (held is not null)
+                {
+                    if (tools!.TryParseCall(held.ToString(), out var name, out var arguments))
+                    {
+                        update.Contents.Add(new FunctionCallContent($"call_{Guid.NewGuid():N}", name, arguments));
+                        update.FinishReason = ChatFinishReason.ToolCalls;
+                    }
+                    else
+                    {
+                        update.Contents.Add(new TextContent(held.ToString()));
+                    }
+                }
+
                 update.Contents.Add(new UsageContent(outcome.ToUsage()));
                 update.AdditionalProperties = new AdditionalPropertiesDictionary(outcome.ToFigures());
             }

@@ -20,14 +20,13 @@ namespace RecurrentDepth.SemanticKernel;
 /// Each message's <see cref="KernelContent.Metadata"/> carries <see cref="RecurrenceMetadataKeys.Usage"/> (a
 /// <c>Microsoft.Extensions.AI.UsageDetails</c>), <see cref="RecurrenceMetadataKeys.FinishReason"/> and the latent-compute
 /// figures under the other <see cref="RecurrenceMetadataKeys"/>. When streaming, they come on the last chunk, which has
-/// no text. Function calling is not available: <see cref="FunctionChoiceBehavior.Required"/> fails with
-/// <see cref="NotSupportedException"/>; with <see cref="FunctionChoiceBehavior.Auto"/> the functions are not offered
-/// to the model, with one warning per service.
+/// no text. Kernel functions are offered to the model under <see cref="PromptExecutionSettings.FunctionChoiceBehavior"/>
+/// (Auto, Required, None) with a constrained call format, and auto-invoked when the behavior says so (non-streaming
+/// calls; one call per turn). <c>ResponseFormat</c> constrains the reply to JSON or a schema. See docs/tools.md.
 /// </remarks>
 public sealed class RecurrentDepthChatCompletionService : IChatCompletionService
 {
     private readonly GenerationRunner _runner;
-    private readonly ToolChoiceGuard _tools;
 
     /// <summary>Creates the service over <paramref name="engine"/>.</summary>
     /// <param name="engine">The model (usually the hosted <c>ModelHost</c> of RecurrentDepth.Core); not owned.</param>
@@ -38,7 +37,6 @@ public sealed class RecurrentDepthChatCompletionService : IChatCompletionService
     public RecurrentDepthChatCompletionService(IInferenceEngine engine, RecurrentDepthOptions? options = null, ILoggerFactory? loggerFactory = null)
     {
         ArgumentNullException.ThrowIfNull(engine);
-        _tools = new ToolChoiceGuard((loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<RecurrentDepthChatCompletionService>());
         _runner = new GenerationRunner(engine, options ?? new RecurrentDepthOptions());
         Attributes = new Dictionary<string, object?> { [AIServiceExtensions.ModelIdKey] = engine.ModelId };
     }
@@ -48,33 +46,54 @@ public sealed class RecurrentDepthChatCompletionService : IChatCompletionService
 
     /// <inheritdoc />
     /// <exception cref="ArgumentException">A setting is invalid; <see cref="ArgumentException.ParamName"/> is its snake_case name.</exception>
-    /// <exception cref="NotSupportedException">The settings require a function call (<see cref="FunctionChoiceBehavior.Required"/>).</exception>
     /// <exception cref="EngineQueueFullException">The engine's queue is full and effort fallback is off or exhausted.</exception>
     /// <exception cref="ModelNotReadyException">The model failed to load or has stopped, also while generating this response (a request sent during loading waits for it).</exception>
     /// <exception cref="TimeoutException">A deadline of <see cref="RecurrentDepthOptions"/> passed.</exception>
     public async Task<IReadOnlyList<ChatMessageContent>> GetChatMessageContentsAsync(
         ChatHistory chatHistory, PromptExecutionSettings? executionSettings = null, Kernel? kernel = null, CancellationToken cancellationToken = default)
     {
-        var plan = Plan(chatHistory, executionSettings);
-        var text = new StringBuilder();
-        GenerationOutcome? outcome = null;
-        await foreach (var step in _runner.RunAsync(plan, cancellationToken).ConfigureAwait(false))
+        ArgumentNullException.ThrowIfNull(chatHistory);
+        var settings = RecurrentDepthPromptExecutionSettings.FromExecutionSettings(executionSettings);
+        for (int index = 0; ; index++)
         {
-            text.Append(step.TextDelta);
-            outcome = step.Outcome ?? outcome;
-        }
+            var configuration = settings.FunctionChoiceBehavior?.GetConfiguration(
+                new FunctionChoiceBehaviorConfigurationContext(chatHistory) { Kernel = kernel, RequestSequenceIndex = index });
+            var tools = SkTools.From(configuration, kernel);
+            var plan = Plan(chatHistory, settings, tools);
+            var text = new StringBuilder();
+            GenerationOutcome? outcome = null;
+            await foreach (var step in _runner.RunAsync(plan, cancellationToken).ConfigureAwait(false))
+            {
+                text.Append(step.TextDelta);
+                outcome = step.Outcome ?? outcome;
+            }
 
-        if (outcome?.FinishReasonText == ModelStoppedError.CancelledFinishReason)
-        {
-            throw ModelStoppedError.Create(_runner.Engine.ModelId, outcome.Summary.OutputTokens);
-        }
+            if (outcome?.FinishReasonText == ModelStoppedError.CancelledFinishReason)
+            {
+                throw ModelStoppedError.Create(_runner.Engine.ModelId, outcome.Summary.OutputTokens);
+            }
 
-        return [new ChatMessageContent(AuthorRole.Assistant, text.ToString(), _runner.Engine.ModelId, metadata: Metadata(outcome))];
+            if (tools is null || !tools.TryParseCall(text.ToString(), out var name, out var arguments))
+            {
+                return [new ChatMessageContent(AuthorRole.Assistant, text.ToString(), _runner.Engine.ModelId, metadata: Metadata(outcome))];
+            }
+
+            var call = SkTools.Call(name, arguments);
+            var message = new ChatMessageContent(AuthorRole.Assistant, [call], _runner.Engine.ModelId, metadata: Metadata(outcome));
+            if (configuration is not { AutoInvoke: true } || kernel is null || index >= SkTools.MaxAutoInvocations)
+            {
+                return [message];
+            }
+
+            // SK's auto-invocation: the call and its result join the history, and the model is asked again.
+            chatHistory.Add(message);
+            var result = await call.InvokeAsync(kernel, cancellationToken).ConfigureAwait(false);
+            chatHistory.Add(result.ToChatMessage());
+        }
     }
 
     /// <inheritdoc />
     /// <exception cref="ArgumentException">A setting is invalid; <see cref="ArgumentException.ParamName"/> is its snake_case name.</exception>
-    /// <exception cref="NotSupportedException">The settings require a function call (<see cref="FunctionChoiceBehavior.Required"/>).</exception>
     /// <exception cref="EngineQueueFullException">The engine's queue is full and effort fallback is off or exhausted.</exception>
     /// <exception cref="ModelNotReadyException">The model failed to load or has stopped (a request sent during loading waits for it).</exception>
     /// <exception cref="TimeoutException">A deadline of <see cref="RecurrentDepthOptions"/> passed.</exception>
@@ -98,11 +117,14 @@ public sealed class RecurrentDepthChatCompletionService : IChatCompletionService
     private RequestPlan Plan(ChatHistory chatHistory, PromptExecutionSettings? executionSettings)
     {
         ArgumentNullException.ThrowIfNull(chatHistory);
-        var settings = RecurrentDepthPromptExecutionSettings.FromExecutionSettings(executionSettings);
-        _tools.Check(settings.FunctionChoiceBehavior);
-        // Content is only the first text item; a message's text is all of them, as MEAI's ChatMessage.Text reads it.
-        var turns = chatHistory.Select(m => new ChatTurn(m.Role.Label, string.Concat(m.Items.OfType<TextContent>().Select(t => t.Text)))).ToList();
-        return RequestMapper.Map(turns, settings, _runner.Options);
+        return Plan(chatHistory, RecurrentDepthPromptExecutionSettings.FromExecutionSettings(executionSettings), tools: null);
+    }
+
+    private RequestPlan Plan(ChatHistory chatHistory, RecurrentDepthPromptExecutionSettings settings, ToolSet? tools)
+    {
+        var turns = SkTools.ToTurns(chatHistory);
+        var format = OpenAIResponseFormat.FromSetting(settings.ResponseFormat);
+        return RequestMapper.Map(tools is null ? turns : tools.AddTo(turns), settings, _runner.Options, tools is null ? format : tools.Constraint(format));
     }
 
     private static Dictionary<string, object?>? Metadata(GenerationOutcome? outcome)

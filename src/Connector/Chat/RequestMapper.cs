@@ -19,7 +19,7 @@ namespace RecurrentDepth.SemanticKernel;
 /// </remarks>
 internal static class RequestMapper
 {
-    public static RequestPlan Map(IReadOnlyList<ChatTurn> turns, RecurrentDepthPromptExecutionSettings settings, RecurrentDepthOptions options)
+    public static RequestPlan Map(IReadOnlyList<ChatTurn> turns, RecurrentDepthPromptExecutionSettings settings, RecurrentDepthOptions options, OutputConstraint? constraint = null)
     {
         ArgumentNullException.ThrowIfNull(turns);
         ArgumentNullException.ThrowIfNull(settings);
@@ -50,6 +50,7 @@ internal static class RequestMapper
             MaxNewTokens = settings.MaxTokens ?? options.DefaultMaxTokens,
             StopSequences = RequestChecks.StopSequences(settings.StopSequences),
             Seed = settings.Seed,
+            Constraint = constraint,
             IgnoreEndOfTurn = settings.IgnoreEndOfTurn ?? false,
         }.Validate();
 
@@ -193,7 +194,10 @@ internal static class RequestMapper
         return settings;
     }
 
-    /// <summary>MEAI messages (plus <see cref="ChatOptions.Instructions"/> as a leading system turn) as template turns.</summary>
+    /// <summary>
+    /// MEAI messages (plus <see cref="ChatOptions.Instructions"/> as a leading system turn) as template turns. Tool
+    /// calls are written as the JSON the model produces for them, and tool results as <c>tool</c> turns (docs/tools.md).
+    /// </summary>
     public static List<ChatTurn> ToTurns(IEnumerable<ChatMessage> messages, string? instructions)
     {
         ArgumentNullException.ThrowIfNull(messages);
@@ -203,11 +207,54 @@ internal static class RequestMapper
             turns.Add(new ChatTurn("system", instructions));
         }
 
+        var callNames = new Dictionary<string, string>();
         foreach (var message in messages)
         {
-            turns.Add(new ChatTurn(message.Role.Value, message.Text));
+            var text = new System.Text.StringBuilder();
+            foreach (var content in message.Contents)
+            {
+                switch (content)
+                {
+                    case TextContent t:
+                        text.Append(t.Text);
+                        break;
+                    case FunctionCallContent call:
+                        callNames[call.CallId] = call.Name;
+                        text.Append(ToolSet.RenderCall(call.Name, call.Arguments));
+                        break;
+                    case FunctionResultContent result:
+                        turns.Add(new ChatTurn("tool", ToolSet.RenderResult(callNames.GetValueOrDefault(result.CallId), result.Result)));
+                        break;
+                }
+            }
+
+            if (text.Length > 0 || !message.Contents.Any(c => c is FunctionResultContent))
+            {
+                turns.Add(new ChatTurn(message.Role.Value, text.ToString()));
+            }
         }
 
         return turns;
+    }
+
+    /// <summary>The tools of MEAI options, or null when there are none or <see cref="ChatToolMode.None"/> is set.</summary>
+    public static ToolSet? ToolsFrom(ChatOptions? options)
+    {
+        if (options?.Tools is not { Count: > 0 } tools || options.ToolMode is NoneChatToolMode)
+        {
+            return null;
+        }
+
+        var declared = tools.OfType<AIFunctionDeclaration>().Select(f => new ToolDefinition(f.Name, f.Description, f.JsonSchema)).ToList();
+        if (options.ToolMode is RequiredChatToolMode { RequiredFunctionName: { } only })
+        {
+            declared = declared.Where(f => f.Name == only).ToList();
+            if (declared.Count == 0)
+            {
+                throw SettingErrors.Invalid("tool_choice", $"The required function '{only}' is not among the tools.");
+            }
+        }
+
+        return declared.Count == 0 ? null : new ToolSet(declared, options.ToolMode is RequiredChatToolMode ? ToolChoice.Required : ToolChoice.Auto);
     }
 }

@@ -36,6 +36,7 @@ public sealed class RecurrentDepthPromptExecutionSettings : PromptExecutionSetti
     private int? _maxTokens;
     private long? _seed;
     private IList<string>? _stopSequences;
+    private object? _responseFormat;
     private bool? _ignoreEndOfTurn;
 
     /// <summary>
@@ -184,6 +185,18 @@ public sealed class RecurrentDepthPromptExecutionSettings : PromptExecutionSetti
     }
 
     /// <summary>
+    /// Constrains the reply (<c>response_format</c>): "json_object" for any JSON, a .NET <see cref="Type"/> or a JSON
+    /// Schema (text, <see cref="System.Text.Json.JsonElement"/> or <see cref="KernelJsonSchema"/>) for JSON valid
+    /// against it, or an OpenAI <c>response_format</c> object. Null or "text": free text. See docs/tools.md.
+    /// </summary>
+    [JsonPropertyName("response_format")]
+    public object? ResponseFormat
+    {
+        get => _responseFormat;
+        set => Set(ref _responseFormat, value);
+    }
+
+    /// <summary>
     /// Keep generating through end-of-turn tokens until <see cref="MaxTokens"/> (<c>ignore_eos</c>, as vLLM names it;
     /// for benchmarks and load tests). Stop sequences still apply. Default false.
     /// </summary>
@@ -232,6 +245,7 @@ public sealed class RecurrentDepthPromptExecutionSettings : PromptExecutionSetti
         MaxTokens = MaxTokens,
         Seed = Seed,
         StopSequences = StopSequences is null ? null : [.. StopSequences],
+        ResponseFormat = ResponseFormat,
         IgnoreEndOfTurn = IgnoreEndOfTurn,
     };
 
@@ -255,8 +269,11 @@ public sealed class RecurrentDepthPromptExecutionSettings : PromptExecutionSetti
                 return settings;
         }
 
+        // Other connectors' ResponseFormat (OpenAI's takes a Type) is carried over as the object, not through JSON.
+        var format = executionSettings.GetType().GetProperty(nameof(ResponseFormat))?.GetValue(executionSettings);
         var json = EffortSettingValues.ToJsonObject(executionSettings, SettingsJson.Write).ToJsonString(SettingsJson.Write);
         var converted = FromJson(json);
+        converted.ResponseFormat ??= format;
         converted.ModelId ??= executionSettings.ModelId;
         converted.ServiceId ??= executionSettings.ServiceId;
         converted.FunctionChoiceBehavior ??= executionSettings.FunctionChoiceBehavior;

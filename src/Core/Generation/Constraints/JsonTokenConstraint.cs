@@ -16,6 +16,11 @@ internal sealed class JsonTokenConstraint : ITokenConstraint
     private readonly AltBuffer[] _slots;
     private int _remaining;
     private bool _ended;
+    private ulong[]? _cachedMask;
+    private FrameLink? _cachedRest;
+    private GrammarNode? _cachedNode;
+    private int _cachedTail;
+    private int _cachedNeeds;
 
     /// <param name="vocabulary">The model's vocabulary.</param>
     /// <param name="roots">The readings to start from (one per top-level alternative).</param>
@@ -138,7 +143,24 @@ internal sealed class JsonTokenConstraint : ITokenConstraint
             {
                 // Plain content never raises the bytes needed to finish, so all of it within the room is allowed.
                 Or(words, _vocabulary.PlainUpTo[Math.Clamp(room, 0, _vocabulary.MaxPlainChars)]);
-                Walk(_vocabulary.NonPlain, alt, budget, words);
+                bool lengthSettled = alt.Top.Node is StringNode { MaxLength: int.MaxValue } s && alt.Top.Index >= s.MinLength;
+                if (!lengthSettled)
+                {
+                    Walk(_vocabulary.NonPlain, alt, budget, words);
+                    return;
+                }
+
+                // Within one string the walk's result depends only on what encloses the string, which stays the same
+                // object from token to token; it is reused while the budget still covers every token it allowed.
+                if (_cachedMask is null || _cachedRest != alt.Rest || _cachedNode != alt.Top.Node || _cachedTail != alt.Top.Tail || _cachedNeeds > budget)
+                {
+                    _cachedMask ??= new ulong[_vocabulary.Words];
+                    Array.Clear(_cachedMask);
+                    _cachedNeeds = Walk(_vocabulary.NonPlainSuffixes, alt, budget, _cachedMask);
+                    (_cachedRest, _cachedNode, _cachedTail) = (alt.Rest, alt.Top.Node, alt.Top.Tail);
+                }
+
+                Or(words, _cachedMask);
                 return;
             }
         }
@@ -147,8 +169,10 @@ internal sealed class JsonTokenConstraint : ITokenConstraint
     }
 
     // One forward pass over the preorder trie: slot d holds the readings after the first d bytes of the current node.
-    private void Walk(TokenTrie trie, in Alt alt, int budget, Span<ulong> words)
+    // Returns the largest completion need among the tokens it allowed.
+    private int Walk(TokenTrie trie, in Alt alt, int budget, Span<ulong> words)
     {
+        int needs = 0;
         var root = _slots[0];
         root.Count = 0;
         root.Add(alt);
@@ -172,8 +196,9 @@ internal sealed class JsonTokenConstraint : ITokenConstraint
             }
 
             int start = trie.TokenStart[i], end = trie.TokenStart[i + 1];
-            if (start < end && Finishable(to, budget))
+            if (start < end && Need(to) is var need && need <= budget)
             {
+                needs = Math.Max(needs, need);
                 for (int t = start; t < end; t++)
                 {
                     TokenVocabulary.Set(words, trie.Tokens[t]);
@@ -182,19 +207,20 @@ internal sealed class JsonTokenConstraint : ITokenConstraint
 
             i++;
         }
+
+        return needs;
     }
 
-    private static bool Finishable(AltBuffer readings, int budget)
+    // Fewest bytes any of the readings needs to complete.
+    private static int Need(AltBuffer readings)
     {
+        int best = int.MaxValue;
         for (int k = 0; k < readings.Count; k++)
         {
-            if (JsonMatcher.MinCompletion(readings.Items[k]) <= budget)
-            {
-                return true;
-            }
+            best = Math.Min(best, JsonMatcher.MinCompletion(readings.Items[k]));
         }
 
-        return false;
+        return best;
     }
 
     private static void Or(Span<ulong> words, ulong[] mask)

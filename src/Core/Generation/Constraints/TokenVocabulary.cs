@@ -19,6 +19,7 @@ public sealed class TokenVocabulary
         var plainChars = new int[tokenBytes.Length];
         var all = new List<(int, byte[])>();
         var nonPlain = new List<(int, byte[])>();
+        var suffixes = new List<(int, byte[])>();
         int maxPlain = 0;
         for (int id = 0; id < tokenBytes.Length; id++)
         {
@@ -36,11 +37,13 @@ public sealed class TokenVocabulary
             else
             {
                 nonPlain.Add((id, bytes));
+                suffixes.Add((id, bytes[PlainPrefixLength(bytes)..]));
             }
         }
 
         All = TokenTrie.Build(all);
         NonPlain = TokenTrie.Build(nonPlain);
+        NonPlainSuffixes = TokenTrie.Build(suffixes);
         MaxPlainChars = maxPlain;
         PlainUpTo = new ulong[maxPlain + 1][];
         for (int r = 0; r <= maxPlain; r++)
@@ -87,6 +90,12 @@ public sealed class TokenVocabulary
     /// <summary>Trie of the tokens that are not plain string content (they close, escape or split a character).</summary>
     internal TokenTrie NonPlain { get; }
 
+    /// <summary>
+    /// The same tokens cut after their plain-content prefix: inside a string whose length no longer matters, the prefix
+    /// leaves the state as it was, so only the rest needs walking (and tokens that share a rest share the walk).
+    /// </summary>
+    internal TokenTrie NonPlainSuffixes { get; }
+
     /// <summary>Character count of the longest plain-content token.</summary>
     internal int MaxPlainChars { get; }
 
@@ -129,6 +138,25 @@ public sealed class TokenVocabulary
     internal static void Set(Span<ulong> words, int id) => words[id >> 6] |= 1UL << (id & 63);
 
     internal static bool IsSet(ReadOnlySpan<ulong> words, int id) => (words[id >> 6] >> (id & 63) & 1UL) != 0;
+
+    // Bytes of the longest prefix that is whole characters of plain string content.
+    private static int PlainPrefixLength(byte[] bytes)
+    {
+        int i = 0;
+        while (i < bytes.Length)
+        {
+            byte b = bytes[i];
+            int length = b < 0x80 ? (b < 0x20 || b == '"' || b == '\\' ? 0 : 1) : Utf8.SequenceLength(bytes.AsSpan(i));
+            if (length == 0)
+            {
+                break;
+            }
+
+            i += length;
+        }
+
+        return i;
+    }
 
     // Characters in a token that is whole UTF-8 characters of plain string content; 0 when it is not.
     private static int PlainCharCount(byte[] bytes)
