@@ -22,6 +22,15 @@ public sealed class ModelHealthCheck(IInferenceEngine engine) : IHealthCheck
             ["queue_length"] = engine.QueueLength,
             ["queue_capacity"] = engine.QueueCapacity,
         };
+        if (engine.State == EngineState.Ready)
+        {
+            var load = engine.CurrentLoad;
+            data["active_sequences"] = load.ActiveSequences;
+            data["kv_blocks_total"] = load.KvBlocksTotal;
+            data["kv_blocks_free"] = load.KvBlocksFree;
+            data["prefix_cache_bytes"] = load.PrefixCacheBytes;
+        }
+
         // Which libtorch serves (folder, version found vs the one TorchSharp is built for): the first thing to check on a new machine.
         foreach (var (key, value) in LibTorchBackend.Loaded?.ToHealthData() ?? new Dictionary<string, object>())
         {
