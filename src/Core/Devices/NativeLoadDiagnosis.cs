@@ -83,7 +83,10 @@ public static partial class NativeLoadDiagnosis
             native |= e is DllNotFoundException or EntryPointNotFoundException
                 || (e is TypeInitializationException t && t.TypeName.StartsWith("TorchSharp", StringComparison.Ordinal))
                 || e.Message.Contains("LoadNativeBackend", StringComparison.Ordinal);
-            messages.Append(e.Message).Append(' ');
+            if (e is not TypeInitializationException)
+            {
+                messages.Append(e.Message).Append(' '); // "The type initializer for ... threw" says nothing
+            }
         }
 
         if (!native)

@@ -34,8 +34,8 @@ public sealed class Bf16ForwardParityTests(ITestOutputHelper output)
             using var model = FixtureCatalog.LoadModel(folder, weights, ScalarType.BFloat16);
             using var scope = NewDisposeScope();
             using var grad = no_grad();
-            var ids = golden.Read("input_ids");
-            var s0 = golden.Read("fwd.s0");
+            var ids = golden.Read("input_ids").to(model.Device);
+            var s0 = golden.Read("fwd.s0").to(model.Device);
             // Every stored pass of the stored s0: fwd.nN.logits gives the step count N.
             foreach (var (key, steps) in golden.Tensors.Keys.Select(k => (k, System.Text.RegularExpressions.Regex.Match(k, @"^fwd\.n(\d+)\.logits$")))
                 .Where(x => x.Item2.Success).Select(x => (x.k, int.Parse(x.Item2.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture))).OrderBy(x => x.Item2))
