@@ -32,13 +32,14 @@ public sealed class RecurrentDepthChatClient : IChatClient
     /// <param name="engine">The model (usually the hosted <c>ModelHost</c> of RecurrentDepth.Core); not owned: disposing the client leaves it running.</param>
     /// <param name="options">Defaults, effort profiles and resilience settings; null uses <see cref="RecurrentDepthOptions"/>' defaults.</param>
     /// <param name="loggerFactory">Logs warnings (tools offered but ignored); null logs nothing.</param>
+    /// <param name="timeProvider">Clock of the deadlines and the fallback delay; null uses <see cref="TimeProvider.System"/>.</param>
     /// <exception cref="ArgumentNullException"><paramref name="engine"/> is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="options"/> are invalid; the message names each invalid option.</exception>
-    public RecurrentDepthChatClient(IInferenceEngine engine, RecurrentDepthOptions? options = null, ILoggerFactory? loggerFactory = null)
+    public RecurrentDepthChatClient(IInferenceEngine engine, RecurrentDepthOptions? options = null, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(engine);
         _tools = new ToolChoiceGuard((loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<RecurrentDepthChatClient>());
-        _runner = new GenerationRunner(engine, options ?? new RecurrentDepthOptions());
+        _runner = new GenerationRunner(engine, options ?? new RecurrentDepthOptions(), timeProvider);
         _metadata = new ChatClientMetadata(RecurrentDepthTelemetry.ProviderName, providerUri: null, defaultModelId: engine.ModelId);
     }
 

@@ -33,13 +33,14 @@ public sealed class RecurrentDepthChatCompletionService : IChatCompletionService
     /// <param name="engine">The model (usually the hosted <c>ModelHost</c> of RecurrentDepth.Core); not owned.</param>
     /// <param name="options">Defaults, effort profiles and resilience settings; null uses <see cref="RecurrentDepthOptions"/>' defaults.</param>
     /// <param name="loggerFactory">Logs warnings (functions offered but ignored); null logs nothing.</param>
+    /// <param name="timeProvider">Clock of the deadlines and the fallback delay; null uses <see cref="TimeProvider.System"/>.</param>
     /// <exception cref="ArgumentNullException"><paramref name="engine"/> is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="options"/> are invalid; the message names each invalid option.</exception>
-    public RecurrentDepthChatCompletionService(IInferenceEngine engine, RecurrentDepthOptions? options = null, ILoggerFactory? loggerFactory = null)
+    public RecurrentDepthChatCompletionService(IInferenceEngine engine, RecurrentDepthOptions? options = null, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(engine);
         _tools = new ToolChoiceGuard((loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<RecurrentDepthChatCompletionService>());
-        _runner = new GenerationRunner(engine, options ?? new RecurrentDepthOptions());
+        _runner = new GenerationRunner(engine, options ?? new RecurrentDepthOptions(), timeProvider);
         Attributes = new Dictionary<string, object?> { [AIServiceExtensions.ModelIdKey] = engine.ModelId };
     }
 
