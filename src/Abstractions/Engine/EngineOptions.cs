@@ -55,6 +55,23 @@ public sealed record EngineOptions
     public int Threads { get; set; }
 
     /// <summary>
+    /// Keep the key/value cache (every recurrence slot) of finished conversations and reuse it when a new prompt
+    /// starts with a whole earlier conversation (an agent's next turn), so only the new tokens are prefilled.
+    /// Default true; false disables the prefix cache.
+    /// </summary>
+    public bool PrefixCacheEnabled { get; set; } = true;
+
+    /// <summary>Most bytes the prefix cache of finished conversations may hold (least recently used dropped first). Default 256 MiB.</summary>
+    public long PrefixCacheBytes { get; set; } = 256L * 1024 * 1024;
+
+    /// <summary>
+    /// Key/value bytes the running sequences may reserve together; 0 (default) means no limit. A request is admitted
+    /// only when its worst case (prompt plus max_tokens positions at its step cap) fits next to the running ones; it
+    /// waits in the queue otherwise, and one that could never fit is rejected at submission.
+    /// </summary>
+    public long KvCacheBudgetBytes { get; set; }
+
+    /// <summary>
     /// Checks every field's form; throws <see cref="ArgumentException"/> naming the option. Whether the device is
     /// present is checked when the model loads (this method touches no native library).
     /// </summary>
@@ -91,6 +108,16 @@ public sealed record EngineOptions
         if (MaxContext < 0)
         {
             yield return (nameof(MaxContext), $"{S}:MaxContext must be ≥ 0, 0 meaning the model's block size (got {MaxContext}).");
+        }
+
+        if (PrefixCacheBytes < 0)
+        {
+            yield return (nameof(PrefixCacheBytes), $"{S}:PrefixCacheBytes must be ≥ 0 (got {PrefixCacheBytes}).");
+        }
+
+        if (KvCacheBudgetBytes < 0)
+        {
+            yield return (nameof(KvCacheBudgetBytes), $"{S}:KvCacheBudgetBytes must be ≥ 0, 0 meaning no limit (got {KvCacheBudgetBytes}).");
         }
 
         if (Threads < 0)

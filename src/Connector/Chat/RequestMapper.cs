@@ -50,6 +50,7 @@ internal static class RequestMapper
             MaxNewTokens = settings.MaxTokens ?? options.DefaultMaxTokens,
             StopSequences = RequestChecks.StopSequences(settings.StopSequences),
             Seed = settings.Seed,
+            IgnoreEndOfTurn = settings.IgnoreEndOfTurn ?? false,
         }.Validate();
 
         return new RequestPlan(request, effort, source, FallbacksBelow(depth, options.EffortProfiles));

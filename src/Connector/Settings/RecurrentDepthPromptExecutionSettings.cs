@@ -36,6 +36,7 @@ public sealed class RecurrentDepthPromptExecutionSettings : PromptExecutionSetti
     private int? _maxTokens;
     private long? _seed;
     private IList<string>? _stopSequences;
+    private bool? _ignoreEndOfTurn;
 
     /// <summary>
     /// Latent compute per token as an effort level (<c>thinking_effort</c>): none, minimal, low, medium, high, xhigh,
@@ -182,6 +183,17 @@ public sealed class RecurrentDepthPromptExecutionSettings : PromptExecutionSetti
         set => Set(ref _stopSequences, value);
     }
 
+    /// <summary>
+    /// Keep generating through end-of-turn tokens until <see cref="MaxTokens"/> (<c>ignore_eos</c>, as vLLM names it;
+    /// for benchmarks and load tests). Stop sequences still apply. Default false.
+    /// </summary>
+    [JsonPropertyName("ignore_eos")]
+    public bool? IgnoreEndOfTurn
+    {
+        get => _ignoreEndOfTurn;
+        set => Set(ref _ignoreEndOfTurn, value);
+    }
+
     /// <inheritdoc />
     public override void Freeze()
     {
@@ -220,6 +232,7 @@ public sealed class RecurrentDepthPromptExecutionSettings : PromptExecutionSetti
         MaxTokens = MaxTokens,
         Seed = Seed,
         StopSequences = StopSequences is null ? null : [.. StopSequences],
+        IgnoreEndOfTurn = IgnoreEndOfTurn,
     };
 
     /// <summary>

@@ -22,6 +22,7 @@ public sealed class SequenceKvCache : IDisposable
     private readonly Dictionary<int, SlotStorage> _slots = [];
     private readonly int _prelude;
     private readonly int _core;
+    private readonly int _coda;
     private readonly long _heads;
     private readonly long _headDim;
     private readonly ScalarType _dtype;
@@ -37,6 +38,7 @@ public sealed class SequenceKvCache : IDisposable
         Strategy = strategy;
         _prelude = config.NLayersInPrelude;
         _core = config.NLayersInRecurrentBlock;
+        _coda = config.NLayersInCoda;
         _heads = config.NHeads;
         _headDim = config.HeadDim;
         _dtype = dtype;
@@ -58,10 +60,34 @@ public sealed class SequenceKvCache : IDisposable
     /// <summary>Mean key/value bytes per stored token (<see cref="UsedBytes"/> / <see cref="Length"/>).</summary>
     public double BytesPerToken => Length == 0 ? 0 : (double)UsedBytes / Length;
 
+    /// <summary>Bytes of one position's keys and values in one slot (the unit every figure here counts in).</summary>
+    public long BytesPerSlotPosition => EntryBytes;
+
     /// <summary>Number of distinct storage slots in use.</summary>
     public int SlotCount => _slots.Count;
 
     private long EntryBytes => 2 * _heads * _headDim * (_dtype is ScalarType.Float64 ? 8 : _dtype is ScalarType.Float32 ? 4 : 2);
+
+    /// <summary>
+    /// The most bytes of entries <paramref name="positions"/> positions can write when every one runs
+    /// <paramref name="maxSteps"/> recurrences: every distinct storage slot (after compression) times every position.
+    /// Admission reserves this much, so a running sequence can never run out of budget part-way.
+    /// </summary>
+    public long WorstCaseBytes(int positions, int maxSteps)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(positions);
+        ArgumentOutOfRangeException.ThrowIfNegative(maxSteps);
+        var coreSlots = new HashSet<int>();
+        for (int recurrence = 0; recurrence < maxSteps; recurrence++)
+        {
+            for (int layer = 0; layer < _core; layer++)
+            {
+                coreSlots.Add(StorageIndex(new AttentionSlot(ModelStage.Core, layer, recurrence, _prelude, _core)));
+            }
+        }
+
+        return (long)positions * (_prelude + _coda + coreSlots.Count) * EntryBytes;
+    }
 
     /// <summary>Recurrences position <paramref name="position"/> ran (0 while its first recurrence is pending).</summary>
     public int RecurrencesAt(int position) => _depth[position];

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using RecurrentDepth.Devices;
 
 namespace RecurrentDepth.Engine;
 
@@ -21,6 +22,21 @@ public sealed class ModelHealthCheck(IInferenceEngine engine) : IHealthCheck
             ["queue_length"] = engine.QueueLength,
             ["queue_capacity"] = engine.QueueCapacity,
         };
+        if (engine.State == EngineState.Ready)
+        {
+            var load = engine.CurrentLoad;
+            data["active_sequences"] = load.ActiveSequences;
+            data["kv_blocks_total"] = load.KvBlocksTotal;
+            data["kv_blocks_free"] = load.KvBlocksFree;
+            data["prefix_cache_bytes"] = load.PrefixCacheBytes;
+        }
+
+        // Which libtorch serves (folder, version found vs the one TorchSharp is built for): the first thing to check on a new machine.
+        foreach (var (key, value) in LibTorchBackend.Loaded?.ToHealthData() ?? new Dictionary<string, object>())
+        {
+            data[key] = value;
+        }
+
         var result = engine.State switch
         {
             EngineState.Loading => HealthCheckResult.Unhealthy($"Model '{engine.ModelId}' is loading.", data: data),

@@ -16,6 +16,8 @@ public sealed class DecodeSequence : IDisposable
     private readonly List<Tensor> _stepLogits = [];
     private readonly List<IReadOnlyList<double>> _exitValues = [];
 
+    private bool _cacheDetached;
+
     internal DecodeSequence(int id, SequenceOptions options, SequenceKvCache cache, Generator generator)
     {
         Id = id;
@@ -24,8 +26,10 @@ public sealed class DecodeSequence : IDisposable
         Generator = generator;
         Constraint = options.Constraint;
         _tokens = [.. options.Prompt];
-        PendingTokens = [.. options.Prompt];
-        Schedule = new SequenceSchedule(id, options.Depth, options.StepSchedule, options.MeasureConvergence, options.Prompt.Count);
+        // A reused cache already holds the first positions of the prompt: only the rest is prefilled.
+        CachedPromptTokens = cache.Length;
+        PendingTokens = [.. options.Prompt.Skip(cache.Length)];
+        Schedule = new SequenceSchedule(id, options.Depth, options.StepSchedule, options.MeasureConvergence, PendingTokens.Count);
     }
 
     /// <summary>Decoder-assigned id.</summary>
@@ -63,6 +67,9 @@ public sealed class DecodeSequence : IDisposable
 
     /// <summary>Prompt tokens processed.</summary>
     public int PromptTokens => Options.Prompt.Count;
+
+    /// <summary>Prompt tokens whose keys and values came with a reused cache (not prefilled by this sequence).</summary>
+    public int CachedPromptTokens { get; }
 
     internal Generator Generator { get; }
 
@@ -160,6 +167,13 @@ public sealed class DecodeSequence : IDisposable
         StableFor = 0;
     }
 
+    // Hands the cache to the caller (the prefix cache); the sequence no longer disposes it.
+    internal SequenceKvCache DetachCache()
+    {
+        _cacheDetached = true;
+        return Cache;
+    }
+
     /// <inheritdoc />
     public void Dispose()
     {
@@ -171,7 +185,11 @@ public sealed class DecodeSequence : IDisposable
             t.Dispose();
         }
 
-        Cache.Dispose();
+        if (!_cacheDetached)
+        {
+            Cache.Dispose();
+        }
+
         Generator.Dispose();
     }
 }

@@ -65,12 +65,31 @@ public sealed class RecurrentDecoder : IDisposable
     /// <summary>Test hook: may overwrite the last-position logits (n, V) of a readout batch.</summary>
     internal Action<IReadOnlyList<DecodeSequence>, Tensor>? AfterReadout { get => _runner.AfterReadout; set => _runner.AfterReadout = value; }
 
+    /// <summary>Prompt positions run through the model so far (a retried call counts again).</summary>
+    public long PrefilledTokens { get; private set; }
+
     /// <summary>Admits a sequence; its prompt runs on the next <see cref="Step"/>.</summary>
     /// <exception cref="ArgumentException">The options are invalid or the prompt is longer than the context.</exception>
-    public DecodeSequence Add(SequenceOptions options)
+    public DecodeSequence Add(SequenceOptions options) => Add(options, null);
+
+    /// <summary>
+    /// Admits a sequence; its prompt runs on the next <see cref="Step"/>. With <paramref name="reusedCache"/> (the
+    /// cache of a sequence that ran the prompt's first positions, e.g. the previous turn of a conversation) the
+    /// sequence takes that cache over and prefills only the positions after it: the result is exactly that earlier
+    /// sequence continued with the rest of the prompt (under this sequence's seed and depth).
+    /// </summary>
+    /// <exception cref="ArgumentException">The options are invalid, the prompt is longer than the context, or the reused cache does not fit.</exception>
+    public DecodeSequence Add(SequenceOptions options, SequenceKvCache? reusedCache)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        if (reusedCache is not null && (reusedCache.Length >= options.Prompt.Count || reusedCache.Strategy != options.Cache))
+        {
+            throw new ArgumentException(
+                $"A reused cache must hold fewer positions than the prompt ({reusedCache.Length} vs {options.Prompt.Count}) and use the sequence's strategy ({reusedCache.Strategy} vs {options.Cache}).",
+                nameof(reusedCache));
+        }
+
         int limit = ContextLimit(options);
         if (options.Prompt.Count >= limit)
         {
@@ -85,7 +104,7 @@ public sealed class RecurrentDecoder : IDisposable
             }
         }
 
-        var cache = new SequenceKvCache(_model.Config, options.Cache, _model.DType, _model.Device);
+        var cache = reusedCache ?? new SequenceKvCache(_model.Config, options.Cache, _model.DType, _model.Device);
         var sequence = new DecodeSequence(_nextId++, options, cache, new Generator((ulong)options.Seed, CPU));
         _sequences.Add(sequence);
         _bySchedule[sequence.Schedule] = sequence;
@@ -93,9 +112,21 @@ public sealed class RecurrentDecoder : IDisposable
     }
 
     /// <summary>Removes a sequence (finished or not) and frees its cache.</summary>
-    public void Remove(DecodeSequence sequence)
+    public void Remove(DecodeSequence sequence) => Release(sequence, keepCache: false);
+
+    /// <summary>
+    /// Removes a sequence and, when <paramref name="keepCache"/> and it finished without error, hands its cache to
+    /// the caller (who then owns it); otherwise frees the cache and returns null.
+    /// </summary>
+    public SequenceKvCache? Release(DecodeSequence sequence, bool keepCache)
     {
         ArgumentNullException.ThrowIfNull(sequence);
+        SequenceKvCache? kept = null;
+        if (_sequences.Contains(sequence) && keepCache && sequence.Phase == SequencePhase.Finished && sequence.Error is null)
+        {
+            kept = sequence.DetachCache();
+        }
+
         if (_sequences.Remove(sequence))
         {
             _bySchedule.Remove(sequence.Schedule);
@@ -107,6 +138,8 @@ public sealed class RecurrentDecoder : IDisposable
 
             sequence.Dispose();
         }
+
+        return kept;
     }
 
     /// <summary>
@@ -121,6 +154,7 @@ public sealed class RecurrentDecoder : IDisposable
         Steps++;
         foreach (var start in plan.Starts)
         {
+            PrefilledTokens += start.Rows.Where(r => r.CallIndex == 0).Sum(r => r.PendingCount);
             Guarded(start.Rows.Select(r => _bySchedule[r]).ToList(), rows => _runner.StartCalls(rows, start.Cohort));
         }
 

@@ -73,8 +73,17 @@ public static class ModelLoader
                 CheckFloat(info, file);
                 using (var scope = NewDisposeScope())
                 {
-                    var stored = file.Read(name);
-                    parameter.copy_(stored.to(parameter.dtype, parameter.device));
+                    if (info.DType.ToScalarType() == parameter.dtype && parameter.device.type == TorchSharp.DeviceType.CPU)
+                    {
+                        // Same dtype on the CPU: copy straight from the file mapping (the mmap path).
+                        parameter.copy_(file.Read(name));
+                    }
+                    else
+                    {
+                        // A conversion (fp32 -> bf16) or a device copy: stream in chunks, so the mapped fp32 pages never pile up.
+                        file.CopyInto(name, parameter);
+                    }
+
                     if (checkFinite)
                     {
                         CheckFinite(parameter, info, file);

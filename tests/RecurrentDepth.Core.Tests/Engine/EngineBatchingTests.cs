@@ -7,7 +7,7 @@ namespace RecurrentDepth.Tests.Engine;
 /// <summary>Engine-level behaviour of the batched step: host reads, non-finite rows, constraints, exit values.</summary>
 public sealed class EngineBatchingTests
 {
-    private static EngineOptions Options() => new() { ModelPath = FixtureCatalog.Tiny, Device = "cpu", DType = "float32", MaxBatch = 8 };
+    private static EngineOptions Options() => new() { ModelPath = FixtureCatalog.Tiny, Device = TestDevice.Name, DType = "float32", MaxBatch = 8 };
 
     private static GenerationRequest Request(int seed, int steps) => new()
     {

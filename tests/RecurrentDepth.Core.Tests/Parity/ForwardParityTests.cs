@@ -100,8 +100,8 @@ public sealed partial class ForwardParityTests(ITestOutputHelper output)
         using var scope = NewDisposeScope();
         using var grad = no_grad();
         Assert.True(golden.Tensors.ContainsKey("input_ids"), $"{Path.GetFileName(golden.Path)} holds fwd.* tensors but no input_ids.");
-        var ids = golden.Read("input_ids");
-        var s0 = golden.Tensors.ContainsKey("fwd.s0") ? golden.Read("fwd.s0") : null;
+        var ids = golden.Read("input_ids").to(model.Device);
+        var s0 = golden.Tensors.ContainsKey("fwd.s0") ? golden.Read("fwd.s0").to(model.Device) : null;
         var passes = new Dictionary<(bool Zero, int N), RavenOutput>();
         RavenOutput Pass(bool zero, int n) =>
             passes.TryGetValue((zero, n), out var o) ? o

@@ -33,6 +33,11 @@ internal sealed class FakeInferenceEngine(string modelId = "huginn-fake") : IInf
     /// <summary>Ends every generation after its first token with finish reason cancelled, as the engine does when its host stops.</summary>
     public bool StopAfterFirstToken { get; set; }
 
+    /// <summary>The convergence value of token i of a request (null: not measured); above 5e-4 counts as unconverged.</summary>
+    public Func<GenerationRequest, int, double?>? ExitValue { get; set; }
+
+    public const double UnconvergedAbove = 5e-4;
+
     public int Calls => Volatile.Read(ref _calls);
 
     /// <summary>Completes when one more call has started hanging (in call order), so a test can then move its clock.</summary>
@@ -80,6 +85,7 @@ internal sealed class FakeInferenceEngine(string modelId = "huginn-fake") : IInf
         int count = StopAfterFirstToken ? 1 : Math.Min(request.MaxNewTokens, Words.Length);
         var steps = new List<int>();
         int capHits = 0;
+        var values = new List<double?>();
         for (int i = 0; i < count; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -88,7 +94,9 @@ internal sealed class FakeInferenceEngine(string modelId = "huginn-fake") : IInf
             bool early = request.Depth.Criterion != ExitCriterion.None && !last;
             capHits += early ? 0 : 1;
             steps.Add(s);
-            yield return new GenerationUpdate(Words[i], new GeneratedToken(100 + i, s, early));
+            double? value = ExitValue?.Invoke(request, i);
+            values.Add(value);
+            yield return new GenerationUpdate(Words[i], new GeneratedToken(100 + i, s, early, value));
             if (FailAfterFirstToken is { } failure)
             {
                 throw failure;
@@ -103,6 +111,8 @@ internal sealed class FakeInferenceEngine(string modelId = "huginn-fake") : IInf
             TotalSteps = steps.Sum(),
             MaxSteps = steps.Max(),
             CapHitTokens = capHits,
+            UnconvergedTokens = values.Count(v => v > UnconvergedAbove),
+            MaxExitValue = values.Max(),
             EffectiveFlops = (steps.Sum() + input * request.Depth.MaxSteps) * FlopsPerStep,
             FinishReason = StopAfterFirstToken ? FinishReason.Cancelled : count < Words.Length ? FinishReason.Length : FinishReason.Stop,
             Elapsed = TimeSpan.FromMilliseconds(100),
