@@ -100,7 +100,7 @@ internal sealed class GenerationRunner
     private sealed class Run(GenerationRunner runner, RequestPlan plan, CancellationToken callerToken) : IAsyncDisposable
     {
         // The whole-request deadline runs on the runner's clock; the request token fires on it or on the caller's.
-        private readonly (CancellationTokenSource? Deadline, CancellationTokenSource Request) _tokens = CreateTokens(runner, callerToken);
+        private readonly (CancellationTokenSource? Deadline, CancellationTokenSource Request) _cancellation = CreateTokens(runner, callerToken);
         private readonly long _started = Stopwatch.GetTimestamp();
         private readonly Activity? _activity = GenerationTelemetry.StartGenerate(runner.Engine.ModelId, plan, runner.Engine.QueueLength);
         private IAsyncEnumerator<GenerationUpdate>? _stream;
@@ -111,7 +111,7 @@ internal sealed class GenerationRunner
         private string? _fallbackReason;
         private int _tokens;
 
-        public bool CanFallBack => _level < plan.Fallbacks.Count && !_tokens.Request.IsCancellationRequested;
+        public bool CanFallBack => _level < plan.Fallbacks.Count && !_cancellation.Request.IsCancellationRequested;
 
         private Generation.DepthPolicy CurrentDepth => _level == 0 ? plan.Request.Depth : plan.Fallbacks[_level - 1].Depth;
 
@@ -127,7 +127,7 @@ internal sealed class GenerationRunner
 
         public async Task StartAsync()
         {
-            var context = ResilienceContextPool.Shared.Get(_tokens.Request.Token);
+            var context = ResilienceContextPool.Shared.Get(_cancellation.Request.Token);
             context.Properties.Set(RunKey, this);
             try
             {
@@ -151,7 +151,7 @@ internal sealed class GenerationRunner
 
         private async ValueTask<bool> AttemptAsync(CancellationToken attemptToken)
         {
-            var attemptCts = CancellationTokenSource.CreateLinkedTokenSource(_tokens.Request.Token);
+            var attemptCts = CancellationTokenSource.CreateLinkedTokenSource(_cancellation.Request.Token);
             var registration = attemptToken.Register(static s => ((CancellationTokenSource)s!).Cancel(), attemptCts);
             IAsyncEnumerator<GenerationUpdate>? stream = null;
             try
@@ -240,7 +240,7 @@ internal sealed class GenerationRunner
                     $"Model '{ModelId}' produced no token within RecurrentDepth:FirstTokenTimeout ({t.Timeout}) at {CurrentDepth.MaxSteps} max recurrence steps" +
                     (_level > 0 ? $" (after falling back {_level} effort level(s))" : "") +
                     "; raise the timeout, lower the effort, or enable RecurrentDepth:EnableEffortFallback.", t),
-                OperationCanceledException when _tokens.Request.IsCancellationRequested && !callerToken.IsCancellationRequested => new TimeoutException(
+                OperationCanceledException when _cancellation.Request.IsCancellationRequested && !callerToken.IsCancellationRequested => new TimeoutException(
                     $"The request to model '{ModelId}' exceeded RecurrentDepth:RequestTimeout ({runner.Options.RequestTimeout}) after {_tokens} generated token(s).", error),
                 _ => error,
             };
@@ -268,8 +268,8 @@ internal sealed class GenerationRunner
             }
 
             _attemptCts?.Dispose();
-            _tokens.Request.Dispose();
-            _tokens.Deadline?.Dispose();
+            _cancellation.Request.Dispose();
+            _cancellation.Deadline?.Dispose();
             _activity?.Dispose();
         }
 
