@@ -126,8 +126,6 @@ public sealed class RecurrentDepthChatClient : IChatClient
             : null;
     }
 
-    /// <summary>Does nothing: the engine is owned by its host.</summary>
-    public void Dispose()
-    {
-    }
+    /// <summary>Disposes this client's meter; the engine is owned by its host and keeps running.</summary>
+    public void Dispose() => _runner.Dispose();
 }

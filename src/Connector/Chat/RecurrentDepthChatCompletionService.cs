@@ -24,7 +24,7 @@ namespace RecurrentDepth.SemanticKernel;
 /// <see cref="NotSupportedException"/>; with <see cref="FunctionChoiceBehavior.Auto"/> the functions are not offered
 /// to the model, with one warning per service.
 /// </remarks>
-public sealed class RecurrentDepthChatCompletionService : IChatCompletionService
+public sealed class RecurrentDepthChatCompletionService : IChatCompletionService, IDisposable
 {
     private readonly GenerationRunner _runner;
     private readonly ToolChoiceGuard _tools;
@@ -95,6 +95,9 @@ public sealed class RecurrentDepthChatCompletionService : IChatCompletionService
                 metadata: step.Outcome is null ? null : Metadata(step.Outcome));
         }
     }
+
+    /// <summary>Disposes this service's meter; the engine is owned by its host and keeps running.</summary>
+    public void Dispose() => _runner.Dispose();
 
     private RequestPlan Plan(ChatHistory chatHistory, PromptExecutionSettings? executionSettings)
     {

@@ -16,7 +16,7 @@ internal sealed record GenerationStep(string TextDelta, GeneratedToken? Token, G
 /// may fall back to a lower effort (when enabled). Once a token has been produced nothing is retried; the whole-request
 /// deadline (<see cref="RecurrentDepthOptions.RequestTimeout"/>) still applies.
 /// </summary>
-internal sealed class GenerationRunner
+internal sealed class GenerationRunner : IDisposable
 {
     private static readonly ResiliencePropertyKey<Run> RunKey = new("recurrent_depth.run");
 
@@ -31,12 +31,18 @@ internal sealed class GenerationRunner
         Options = options;
         TimeProvider = timeProvider ?? TimeProvider.System;
         _startPipeline = BuildStartPipeline(options, TimeProvider);
-        GenerationTelemetry.Track(engine);
+        Telemetry = new GenerationTelemetry(engine);
     }
 
     public IInferenceEngine Engine { get; }
 
     public RecurrentDepthOptions Options { get; }
+
+    /// <summary>This runner's meter and instruments.</summary>
+    public GenerationTelemetry Telemetry { get; }
+
+    /// <summary>Disposes the meter.</summary>
+    public void Dispose() => Telemetry.Dispose();
 
     /// <summary>The clock of every deadline and fallback delay (tests pass a fake one).</summary>
     public TimeProvider TimeProvider { get; }
@@ -217,7 +223,7 @@ internal sealed class GenerationRunner
             if (update.Token is { } token)
             {
                 _tokens++;
-                GenerationTelemetry.RecordToken(token, ModelId);
+                runner.Telemetry.RecordToken(token, ModelId);
             }
 
             GenerationOutcome? outcome = null;
@@ -225,7 +231,7 @@ internal sealed class GenerationRunner
             {
                 _ended = true;
                 outcome = new GenerationOutcome(summary, plan, CurrentEffort, _level, _fallbackReason, ModelId);
-                GenerationTelemetry.RecordSuccess(_activity, outcome, Stopwatch.GetElapsedTime(_started).TotalSeconds);
+                runner.Telemetry.RecordSuccess(_activity, outcome, Stopwatch.GetElapsedTime(_started).TotalSeconds);
             }
 
             return new GenerationStep(update.TextDelta, update.Token, outcome);
@@ -244,7 +250,7 @@ internal sealed class GenerationRunner
                     $"The request to model '{ModelId}' exceeded RecurrentDepth:RequestTimeout ({runner.Options.RequestTimeout}) after {_tokens} generated token(s).", error),
                 _ => error,
             };
-            GenerationTelemetry.RecordFailure(_activity, translated, ModelId, Stopwatch.GetElapsedTime(_started).TotalSeconds);
+            runner.Telemetry.RecordFailure(_activity, translated, ModelId, Stopwatch.GetElapsedTime(_started).TotalSeconds);
             return translated;
         }
 
