@@ -33,6 +33,7 @@ public sealed class EngineBatchingTests
     public async Task A_constraint_without_a_registered_factory_is_rejected_at_submission()
     {
         using var engine = InferenceEngine.Load(Options());
+        engine.ConstraintFactory = null; // the engine registers the default factory; an app may remove it
         var constrained = Request(1, 2) with { Constraint = new OutputConstraint { Kind = OutputConstraintKind.Json } };
         var error = await Assert.ThrowsAsync<NotSupportedException>(() => Collect(engine, constrained));
         Assert.Contains("Constrained decoding", error.Message, StringComparison.Ordinal);
