@@ -27,7 +27,8 @@ internal static class EffortSession
     /// <summary>Held-out arithmetic problems (never seen in training) asked at every effort and scored.</summary>
     public static async Task RunArithmeticAsync(Kernel kernel, int problemsPerEffort)
     {
-        AnsiConsole.MarkupLine("The bundled micro model was trained in C# on running arithmetic mod 10 ([grey]3+7*9+3= → 6[/]).");
+        // Left to right, mod 10: 3+7 = 10 → 0, 0*9 = 0, 0+3 = 3.
+        AnsiConsole.MarkupLine("The bundled micro model was trained in C# on running arithmetic mod 10 ([grey]3+7*9+3= → 3[/]: left to right, each result mod 10).");
         AnsiConsole.MarkupLine("Harder problems need more sequential hops; more thinking effort lets the model iterate its core block more.");
         AnsiConsole.WriteLine();
 
@@ -74,13 +75,16 @@ internal static class EffortSession
                 (steps / (double)Math.Max(1, tokens)).ToString("F1", CultureInfo.InvariantCulture),
                 $"{correct}/{problems.Count}",
                 (tokens / clock.Elapsed.TotalSeconds).ToString("F0", CultureInfo.InvariantCulture),
-                Markup.Escape(example));
+                ConsoleText.Cell(example));
         }
 
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLine("[grey]Held-out problems of difficulty 4-8 (operations per problem; 7 and 8 never seen in training), greedy decoding.[/]");
         AnsiConsole.MarkupLine("[grey]steps/token = recurrences of the core block per generated token (the answer digit and the end-of-turn token).[/]");
         AnsiConsole.MarkupLine("[grey]medium and high exit early per token once the prediction has converged (KL < 5e-4), so they spend only what each token needs.[/]");
+        AnsiConsole.MarkupLine("[grey]The exit check is not free: each step of an early-exit effort also reads out the next-token distribution (coda and[/]");
+        AnsiConsole.MarkupLine("[grey]head) to compare it with the previous step's, so a step of medium or high costs more than a step of none or low, and[/]");
+        AnsiConsole.MarkupLine("[grey]tokens/s can fall by more than the mean steps/token suggests.[/]");
     }
 
     /// <summary>General prompts at three efforts, for any checkpoint.</summary>
@@ -98,12 +102,12 @@ internal static class EffortSession
         {
             foreach (var prompt in prompts)
             {
-                var settings = new RecurrentDepthPromptExecutionSettings { ThinkingEffort = ThinkingEffortNames.Parse(level, "--effort"), MaxTokens = 48, Seed = 1 };
+                var settings = new RecurrentDepthPromptExecutionSettings { ThinkingEffort = ThinkingEffortNames.Parse(level, "effort"), MaxTokens = 48, Seed = 1 };
                 var history = new ChatHistory();
                 history.AddUserMessage(prompt);
                 var reply = await chat.GetChatMessageContentAsync(history, settings, kernel);
                 var m = reply.Metadata!;
-                table.AddRow(level, Format(m[RecurrenceMetadataKeys.MeanSteps]), Format(m[RecurrenceMetadataKeys.TokensPerSecond]), Markup.Escape(prompt), Markup.Escape(reply.Content ?? ""));
+                table.AddRow(level, Format(m[RecurrenceMetadataKeys.MeanSteps]), Format(m[RecurrenceMetadataKeys.TokensPerSecond]), ConsoleText.Cell(prompt), ConsoleText.Cell(reply.Content));
             }
         }
 

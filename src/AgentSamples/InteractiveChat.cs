@@ -10,12 +10,20 @@ namespace RecurrentDepth.AgentSamples;
 /// <summary>A streaming chat loop; /effort LEVEL changes how long the model thinks per token.</summary>
 internal static class InteractiveChat
 {
-    public static async Task RunAsync(Kernel kernel, string effort)
+    /// <param name="kernel">The kernel with the chat service.</param>
+    /// <param name="level">The starting effort.</param>
+    /// <param name="keepHistory">
+    /// False for a model trained on single questions (the micro model): each question is sent alone, since a history
+    /// of earlier questions is input it never saw and only makes its answers worse.
+    /// </param>
+    public static async Task RunAsync(Kernel kernel, ThinkingEffort level, bool keepHistory)
     {
         var chat = kernel.GetRequiredService<IChatCompletionService>();
         var history = new ChatHistory();
-        var level = ThinkingEffortNames.Parse(effort, "--effort");
         AnsiConsole.MarkupLine("Chat with the model. [grey]/effort none|low|medium|high|xhigh|adaptive[/] changes thinking effort, [grey]/quit[/] leaves.");
+        AnsiConsole.MarkupLine(keepHistory
+            ? "[grey]The conversation is kept: each question is sent with the earlier turns.[/]"
+            : "[grey]This model was trained on single questions, so each question is sent alone (no history), e.g. 3+7*9+3=[/]");
         while (true)
         {
             AnsiConsole.Markup($"[bold]you ({ThinkingEffortNames.ToSettingValue(level)})>[/] ");
@@ -33,7 +41,7 @@ internal static class InteractiveChat
                 }
                 catch (ArgumentException ex)
                 {
-                    AnsiConsole.MarkupLineInterpolated($"[red]{ex.Message}[/]");
+                    AnsiConsole.MarkupLineInterpolated($"[red]{ConsoleText.Error(ex)}[/]");
                 }
 
                 continue;
@@ -42,6 +50,11 @@ internal static class InteractiveChat
             if (line.Trim().Length == 0)
             {
                 continue;
+            }
+
+            if (!keepHistory)
+            {
+                history.Clear();
             }
 
             history.AddUserMessage(line);

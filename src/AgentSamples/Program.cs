@@ -6,6 +6,13 @@ using RecurrentDepth.Engine;
 using RecurrentDepth.SemanticKernel;
 using Spectre.Console;
 
+// Piped or captured output has no terminal width (Spectre then assumes 80 columns and wraps every table row):
+// give tables room for one row per line.
+if (Console.IsOutputRedirected && AnsiConsole.Profile.Width < 160)
+{
+    AnsiConsole.Profile.Width = 160;
+}
+
 SampleOptions options;
 try
 {
@@ -13,7 +20,7 @@ try
 }
 catch (ArgumentException ex)
 {
-    AnsiConsole.MarkupLineInterpolated($"[red]{ex.Message}[/]");
+    AnsiConsole.MarkupLineInterpolated($"[red]{ConsoleText.Error(ex)}[/]");
     return 2;
 }
 
@@ -54,7 +61,7 @@ try
 {
     if (options.Chat)
     {
-        await InteractiveChat.RunAsync(kernel, options.Effort ?? "medium");
+        await InteractiveChat.RunAsync(kernel, ThinkingEffortNames.Parse(options.Effort ?? "medium", "--effort"), keepHistory: !options.IsArithmeticModel);
     }
     else if (options.IsArithmeticModel)
     {

@@ -1,3 +1,5 @@
+using RecurrentDepth.SemanticKernel;
+
 namespace RecurrentDepth.AgentSamples;
 
 /// <summary>Command-line options of the samples.</summary>
@@ -32,7 +34,7 @@ internal sealed record SampleOptions
             options = args[i] switch
             {
                 "--model" or "-m" => options with { ModelPath = Value() },
-                "--effort" or "-e" => options with { Effort = Value() },
+                "--effort" or "-e" => options with { Effort = ThinkingEffortNames.ToSettingValue(ThinkingEffortNames.Parse(Value(), "--effort")) },
                 "--chat" or "-c" => options with { Chat = true },
                 "--problems" => options with { Problems = int.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture) },
                 "--device" => options with { Device = Value() },
@@ -66,7 +68,8 @@ internal sealed record SampleOptions
                              arithmetic problems at several thinking efforts, scored, with steps per token and tokens/s.
           --model PATH       Any Huginn checkpoint folder (config.json, *.safetensors, tokenizer.json), e.g. huginn-0125.
           --effort LEVEL     none | minimal | low | medium | high | xhigh | adaptive (chat mode and custom models).
-          --chat             Interactive chat; type /effort LEVEL to change effort, /quit to leave.
+          --chat             Interactive chat; type /effort LEVEL to change effort, /quit to leave. On the micro model
+                             each question is sent alone (it was trained on single questions); others keep history.
           --problems N       Problems per effort in the scripted session (default 25).
           --device DEVICE    auto | cpu | cuda | cuda:N (default auto).
           --chains N         Held-out 24-operation chains the agent solves per strategy (default 20).

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Time.Testing;
 using Microsoft.SemanticKernel.ChatCompletion;
 using RecurrentDepth.Engine;
 using RecurrentDepth.SemanticKernel.Tests.Fakes;
@@ -55,13 +56,22 @@ public sealed class ResilienceTests
     public async Task Missed_first_token_deadline_falls_back_to_an_effort_that_meets_it()
     {
         var engine = new FakeInferenceEngine { Hang = r => r.Depth.MaxSteps > 16 };
+        var clock = new FakeTimeProvider();
         using var client = new RecurrentDepthChatClient(engine, TestOptions.Create(o =>
         {
             o.EnableEffortFallback = true;
-            o.FirstTokenTimeout = TimeSpan.FromMilliseconds(500);
-        }));
+            o.FirstTokenTimeout = TimeSpan.FromSeconds(5);
+        }), timeProvider: clock);
 
-        var response = await client.GetResponseAsync("q", XHigh);
+        var call = client.GetResponseAsync("q", XHigh);
+        // 64 and 32 steps hang; each misses its first-token deadline when the clock passes it.
+        for (int attempt = 0; attempt < 2; attempt++)
+        {
+            await engine.NextHangAsync();
+            clock.Advance(TimeSpan.FromSeconds(5));
+        }
+
+        var response = await call;
 
         Assert.Equal([64, 32, 16], engine.Requests.Select(r => r.Depth.MaxSteps));
         Assert.Equal(2, response.Usage!.AdditionalCounts![K.FallbackLevels]);
@@ -73,9 +83,13 @@ public sealed class ResilienceTests
     public async Task Missed_first_token_deadline_without_fallback_is_a_timeout_naming_the_option()
     {
         var engine = new FakeInferenceEngine { Hang = _ => true };
-        using var client = new RecurrentDepthChatClient(engine, TestOptions.Create(o => o.FirstTokenTimeout = TimeSpan.FromMilliseconds(100)));
+        var clock = new FakeTimeProvider();
+        using var client = new RecurrentDepthChatClient(engine, TestOptions.Create(o => o.FirstTokenTimeout = TimeSpan.FromSeconds(5)), timeProvider: clock);
 
-        var error = await Assert.ThrowsAsync<TimeoutException>(() => client.GetResponseAsync("q", XHigh));
+        var call = client.GetResponseAsync("q", XHigh);
+        await engine.NextHangAsync();
+        clock.Advance(TimeSpan.FromSeconds(5));
+        var error = await Assert.ThrowsAsync<TimeoutException>(() => call);
 
         Assert.Contains("RecurrentDepth:FirstTokenTimeout", error.Message, StringComparison.Ordinal);
         Assert.Contains("64 max recurrence steps", error.Message, StringComparison.Ordinal);
@@ -86,13 +100,17 @@ public sealed class ResilienceTests
     public async Task Request_deadline_is_a_timeout_naming_the_option()
     {
         var engine = new FakeInferenceEngine { Hang = _ => true };
+        var clock = new FakeTimeProvider();
         var service = new RecurrentDepthChatCompletionService(engine, TestOptions.Create(o =>
         {
-            o.RequestTimeout = TimeSpan.FromMilliseconds(100);
+            o.RequestTimeout = TimeSpan.FromMinutes(5);
             o.FirstTokenTimeout = Timeout.InfiniteTimeSpan;
-        }));
+        }), timeProvider: clock);
 
-        var error = await Assert.ThrowsAsync<TimeoutException>(() => service.GetChatMessageContentAsync(new ChatHistory("q")));
+        var call = service.GetChatMessageContentAsync(new ChatHistory("q"));
+        await engine.NextHangAsync();
+        clock.Advance(TimeSpan.FromMinutes(5));
+        var error = await Assert.ThrowsAsync<TimeoutException>(() => call);
 
         Assert.Contains("RecurrentDepth:RequestTimeout", error.Message, StringComparison.Ordinal);
     }
@@ -123,10 +141,7 @@ public sealed class ResilienceTests
         using var client = new RecurrentDepthChatClient(engine, TestOptions.Create(o => o.EnableEffortFallback = true));
         using var cts = new CancellationTokenSource();
         var call = client.GetResponseAsync("q", XHigh, cts.Token);
-        while (engine.Calls == 0)
-        {
-            await Task.Yield();
-        }
+        await engine.NextHangAsync();
 
         await cts.CancelAsync();
 

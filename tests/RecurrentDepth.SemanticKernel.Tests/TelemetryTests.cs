@@ -83,10 +83,12 @@ public sealed class TelemetryTests
         using (var client = new RecurrentDepthChatClient(engine, TestOptions.Create()))
         {
             await client.GetResponseAsync("q", new ChatOptions { AdditionalProperties = new() { ["thinking_effort"] = "low" } });
+
+            // One export only, while the client (and so its meter, whose gauge watches this engine) is alive:
+            // disposing the provider would export the cumulative points again.
+            meters.ForceFlush();
         }
 
-        // One export only: disposing the provider would export the cumulative points again.
-        meters.ForceFlush();
         var points = metrics
             .SelectMany(m => Points(m).Select(p => (Metric: m, Point: p)))
             .Where(x => HasTag(x.Point, "gen_ai.request.model", model))
@@ -112,8 +114,35 @@ public sealed class TelemetryTests
 
         var queue = Assert.Single(points, x => x.Metric.Name == "recurrent_depth.queue.length");
         Assert.Equal(3, queue.Point.GetGaugeLastValueLong());
-        GC.KeepAlive(engine);
     }
+
+    [Fact]
+    public void Each_client_has_its_own_meter_and_queue_gauge_which_end_with_it()
+    {
+        // Two clients over two engines: each gauge reports its own engine, and a disposed client's gauge is no longer
+        // observed (there is no process-wide registry of engines).
+        string id = Guid.NewGuid().ToString("N");
+        var metrics = new List<Metric>();
+        using var meters = Sdk.CreateMeterProviderBuilder().AddMeter(RecurrentDepthTelemetry.MeterName).AddInMemoryExporter(metrics).Build();
+        var first = new RecurrentDepthChatClient(new FakeInferenceEngine($"a-{id}") { QueueLength = 2 }, TestOptions.Create());
+        using var second = new RecurrentDepthChatClient(new FakeInferenceEngine($"b-{id}") { QueueLength = 7 }, TestOptions.Create());
+
+        meters.ForceFlush();
+        Assert.Equal([2L], QueueValues(metrics, $"a-{id}"));
+        Assert.Equal([7L], QueueValues(metrics, $"b-{id}"));
+
+        first.Dispose();
+        metrics.Clear();
+        meters.ForceFlush();
+        Assert.Empty(QueueValues(metrics, $"a-{id}"));
+        Assert.Equal([7L], QueueValues(metrics, $"b-{id}"));
+    }
+
+    private static List<long> QueueValues(List<Metric> metrics, string model) =>
+        [.. metrics.Where(m => m.Name == "recurrent_depth.queue.length")
+            .SelectMany(Points)
+            .Where(p => HasTag(p, "gen_ai.request.model", model))
+            .Select(p => p.GetGaugeLastValueLong())];
 
     private static List<MetricPoint> Points(Metric metric)
     {

@@ -32,12 +32,13 @@ public sealed class RecurrentDepthChatClient : IChatClient
     /// <param name="engine">The model (usually the hosted <c>ModelHost</c> of RecurrentDepth.Core); not owned: disposing the client leaves it running.</param>
     /// <param name="options">Defaults, effort profiles and resilience settings; null uses <see cref="RecurrentDepthOptions"/>' defaults.</param>
     /// <param name="loggerFactory">Reserved for warnings; null logs nothing.</param>
+    /// <param name="timeProvider">Clock of the deadlines and the fallback delay; null uses <see cref="TimeProvider.System"/>.</param>
     /// <exception cref="ArgumentNullException"><paramref name="engine"/> is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="options"/> are invalid; the message names each invalid option.</exception>
-    public RecurrentDepthChatClient(IInferenceEngine engine, RecurrentDepthOptions? options = null, ILoggerFactory? loggerFactory = null)
+    public RecurrentDepthChatClient(IInferenceEngine engine, RecurrentDepthOptions? options = null, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(engine);
-        _runner = new GenerationRunner(engine, options ?? new RecurrentDepthOptions());
+        _runner = new GenerationRunner(engine, options ?? new RecurrentDepthOptions(), timeProvider);
         _metadata = new ChatClientMetadata(RecurrentDepthTelemetry.ProviderName, providerUri: null, defaultModelId: engine.ModelId);
     }
 
@@ -154,8 +155,6 @@ public sealed class RecurrentDepthChatClient : IChatClient
             : null;
     }
 
-    /// <summary>Does nothing: the engine is owned by its host.</summary>
-    public void Dispose()
-    {
-    }
+    /// <summary>Disposes this client's meter; the engine is owned by its host and keeps running.</summary>
+    public void Dispose() => _runner.Dispose();
 }

@@ -24,7 +24,7 @@ namespace RecurrentDepth.SemanticKernel;
 /// (Auto, Required, None) with a constrained call format, and auto-invoked when the behavior says so (non-streaming
 /// calls; one call per turn). <c>ResponseFormat</c> constrains the reply to JSON or a schema. See docs/tools.md.
 /// </remarks>
-public sealed class RecurrentDepthChatCompletionService : IChatCompletionService
+public sealed class RecurrentDepthChatCompletionService : IChatCompletionService, IDisposable
 {
     private readonly GenerationRunner _runner;
 
@@ -32,12 +32,13 @@ public sealed class RecurrentDepthChatCompletionService : IChatCompletionService
     /// <param name="engine">The model (usually the hosted <c>ModelHost</c> of RecurrentDepth.Core); not owned.</param>
     /// <param name="options">Defaults, effort profiles and resilience settings; null uses <see cref="RecurrentDepthOptions"/>' defaults.</param>
     /// <param name="loggerFactory">Logs warnings (functions offered but ignored); null logs nothing.</param>
+    /// <param name="timeProvider">Clock of the deadlines and the fallback delay; null uses <see cref="TimeProvider.System"/>.</param>
     /// <exception cref="ArgumentNullException"><paramref name="engine"/> is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="options"/> are invalid; the message names each invalid option.</exception>
-    public RecurrentDepthChatCompletionService(IInferenceEngine engine, RecurrentDepthOptions? options = null, ILoggerFactory? loggerFactory = null)
+    public RecurrentDepthChatCompletionService(IInferenceEngine engine, RecurrentDepthOptions? options = null, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(engine);
-        _runner = new GenerationRunner(engine, options ?? new RecurrentDepthOptions());
+        _runner = new GenerationRunner(engine, options ?? new RecurrentDepthOptions(), timeProvider);
         Attributes = new Dictionary<string, object?> { [AIServiceExtensions.ModelIdKey] = engine.ModelId };
     }
 
@@ -113,6 +114,9 @@ public sealed class RecurrentDepthChatCompletionService : IChatCompletionService
                 metadata: step.Outcome is null ? null : Metadata(step.Outcome));
         }
     }
+
+    /// <summary>Disposes this service's meter; the engine is owned by its host and keeps running.</summary>
+    public void Dispose() => _runner.Dispose();
 
     private RequestPlan Plan(ChatHistory chatHistory, PromptExecutionSettings? executionSettings)
     {

@@ -28,8 +28,9 @@ namespace RecurrentDepth.SemanticKernel;
 /// </remarks>
 public sealed class EffortEscalatingChatClient : DelegatingChatClient
 {
-    private static readonly Counter<long> Escalations = GenerationTelemetry.Meter.CreateCounter<long>(
-        "recurrent_depth.effort_escalations", "{attempt}", "Attempts repeated at a higher thinking effort.");
+    // A meter per instance, disposed with it, as the chat client's (GenerationTelemetry).
+    private readonly Meter _meter = new(RecurrentDepthTelemetry.MeterName);
+    private readonly Counter<long> _escalations;
 
     private static readonly string[] EscalationKeys =
         [E.Attempts, E.EffortPath, E.StepsPerAttempt, E.AttemptCount, E.TotalSteps, E.TotalOutputTokens, E.TotalFlops, E.StopReason];
@@ -47,6 +48,19 @@ public sealed class EffortEscalatingChatClient : DelegatingChatClient
     {
         _options = options ?? new EffortEscalationOptions();
         _efforts = _options.Steps();
+        _escalations = _meter.CreateCounter<long>(
+            "recurrent_depth.effort_escalations", "{attempt}", "Attempts repeated at a higher thinking effort.");
+    }
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _meter.Dispose();
+        }
+
+        base.Dispose(disposing);
     }
 
     /// <inheritdoc />
@@ -171,7 +185,7 @@ public sealed class EffortEscalatingChatClient : DelegatingChatClient
             verdict));
         if (!final)
         {
-            Escalations.Add(1,
+            _escalations.Add(1,
                 new KeyValuePair<string, object?>("recurrent_depth.escalation.from", ThinkingEffortNames.ToSettingValue(effort)),
                 new KeyValuePair<string, object?>("recurrent_depth.escalation.to", ThinkingEffortNames.ToSettingValue(_efforts[level + 1])),
                 new KeyValuePair<string, object?>("recurrent_depth.escalation.reason", verdict == EffortAttemptVerdict.Unconverged ? "unconverged" : "rejected"));

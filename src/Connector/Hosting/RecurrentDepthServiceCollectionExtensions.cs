@@ -41,12 +41,12 @@ public static class RecurrentDepthServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         AddOptionsCore(services);
         services.AddKeyedSingleton<IChatCompletionService>(serviceId, static (sp, _) =>
-            new RecurrentDepthChatCompletionService(sp.GetRequiredService<IInferenceEngine>(), sp.GetRequiredService<IOptions<RecurrentDepthOptions>>().Value, sp.GetService<ILoggerFactory>()));
+            new RecurrentDepthChatCompletionService(sp.GetRequiredService<IInferenceEngine>(), sp.GetRequiredService<IOptions<RecurrentDepthOptions>>().Value, sp.GetService<ILoggerFactory>(), sp.GetService<TimeProvider>()));
         return services;
     }
 
     private static IChatClient CreateChatClient(IServiceProvider sp) =>
-        new RecurrentDepthChatClient(sp.GetRequiredService<IInferenceEngine>(), sp.GetRequiredService<IOptions<RecurrentDepthOptions>>().Value, sp.GetService<ILoggerFactory>());
+        new RecurrentDepthChatClient(sp.GetRequiredService<IInferenceEngine>(), sp.GetRequiredService<IOptions<RecurrentDepthOptions>>().Value, sp.GetService<ILoggerFactory>(), sp.GetService<TimeProvider>());
 
     private static void AddOptionsCore(IServiceCollection services)
     {

@@ -16,26 +16,36 @@ internal sealed record GenerationStep(string TextDelta, GeneratedToken? Token, G
 /// may fall back to a lower effort (when enabled). Once a token has been produced nothing is retried; the whole-request
 /// deadline (<see cref="RecurrentDepthOptions.RequestTimeout"/>) still applies.
 /// </summary>
-internal sealed class GenerationRunner
+internal sealed class GenerationRunner : IDisposable
 {
     private static readonly ResiliencePropertyKey<Run> RunKey = new("recurrent_depth.run");
 
     private readonly ResiliencePipeline _startPipeline;
 
-    public GenerationRunner(IInferenceEngine engine, RecurrentDepthOptions options)
+    public GenerationRunner(IInferenceEngine engine, RecurrentDepthOptions options, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(engine);
         ArgumentNullException.ThrowIfNull(options);
         RecurrentDepthOptionsValidator.ThrowIfInvalid(options);
         Engine = engine;
         Options = options;
-        _startPipeline = BuildStartPipeline(options);
-        GenerationTelemetry.Track(engine);
+        TimeProvider = timeProvider ?? TimeProvider.System;
+        _startPipeline = BuildStartPipeline(options, TimeProvider);
+        Telemetry = new GenerationTelemetry(engine);
     }
 
     public IInferenceEngine Engine { get; }
 
     public RecurrentDepthOptions Options { get; }
+
+    /// <summary>This runner's meter and instruments.</summary>
+    public GenerationTelemetry Telemetry { get; }
+
+    /// <summary>Disposes the meter.</summary>
+    public void Dispose() => Telemetry.Dispose();
+
+    /// <summary>The clock of every deadline and fallback delay (tests pass a fake one).</summary>
+    public TimeProvider TimeProvider { get; }
 
     public async IAsyncEnumerable<GenerationStep> RunAsync(RequestPlan plan, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
@@ -56,9 +66,9 @@ internal sealed class GenerationRunner
         }
     }
 
-    private static ResiliencePipeline BuildStartPipeline(RecurrentDepthOptions options)
+    private static ResiliencePipeline BuildStartPipeline(RecurrentDepthOptions options, TimeProvider timeProvider)
     {
-        var builder = new ResiliencePipelineBuilder { Name = "RecurrentDepth.Start" };
+        var builder = new ResiliencePipelineBuilder { Name = "RecurrentDepth.Start", TimeProvider = timeProvider };
         if (options.EnableEffortFallback)
         {
             builder.AddRetry(new RetryStrategyOptions
@@ -95,7 +105,8 @@ internal sealed class GenerationRunner
     /// <summary>The state of one request: its attempts, the live engine stream, and its telemetry.</summary>
     private sealed class Run(GenerationRunner runner, RequestPlan plan, CancellationToken callerToken) : IAsyncDisposable
     {
-        private readonly CancellationTokenSource _requestCts = CreateRequestCts(runner.Options.RequestTimeout, callerToken);
+        // The whole-request deadline runs on the runner's clock; the request token fires on it or on the caller's.
+        private readonly (CancellationTokenSource? Deadline, CancellationTokenSource Request) _cancellation = CreateTokens(runner, callerToken);
         private readonly long _started = Stopwatch.GetTimestamp();
         private readonly Activity? _activity = GenerationTelemetry.StartGenerate(runner.Engine.ModelId, plan, runner.Engine.QueueLength);
         private IAsyncEnumerator<GenerationUpdate>? _stream;
@@ -106,7 +117,7 @@ internal sealed class GenerationRunner
         private string? _fallbackReason;
         private int _tokens;
 
-        public bool CanFallBack => _level < plan.Fallbacks.Count && !_requestCts.IsCancellationRequested;
+        public bool CanFallBack => _level < plan.Fallbacks.Count && !_cancellation.Request.IsCancellationRequested;
 
         private Generation.DepthPolicy CurrentDepth => _level == 0 ? plan.Request.Depth : plan.Fallbacks[_level - 1].Depth;
 
@@ -122,7 +133,7 @@ internal sealed class GenerationRunner
 
         public async Task StartAsync()
         {
-            var context = ResilienceContextPool.Shared.Get(_requestCts.Token);
+            var context = ResilienceContextPool.Shared.Get(_cancellation.Request.Token);
             context.Properties.Set(RunKey, this);
             try
             {
@@ -146,7 +157,7 @@ internal sealed class GenerationRunner
 
         private async ValueTask<bool> AttemptAsync(CancellationToken attemptToken)
         {
-            var attemptCts = CancellationTokenSource.CreateLinkedTokenSource(_requestCts.Token);
+            var attemptCts = CancellationTokenSource.CreateLinkedTokenSource(_cancellation.Request.Token);
             var registration = attemptToken.Register(static s => ((CancellationTokenSource)s!).Cancel(), attemptCts);
             IAsyncEnumerator<GenerationUpdate>? stream = null;
             try
@@ -212,7 +223,7 @@ internal sealed class GenerationRunner
             if (update.Token is { } token)
             {
                 _tokens++;
-                GenerationTelemetry.RecordToken(token, ModelId);
+                runner.Telemetry.RecordToken(token, ModelId);
             }
 
             GenerationOutcome? outcome = null;
@@ -220,7 +231,7 @@ internal sealed class GenerationRunner
             {
                 _ended = true;
                 outcome = new GenerationOutcome(summary, plan, CurrentEffort, _level, _fallbackReason, ModelId);
-                GenerationTelemetry.RecordSuccess(_activity, outcome, Stopwatch.GetElapsedTime(_started).TotalSeconds);
+                runner.Telemetry.RecordSuccess(_activity, outcome, Stopwatch.GetElapsedTime(_started).TotalSeconds);
             }
 
             return new GenerationStep(update.TextDelta, update.Token, outcome);
@@ -235,12 +246,24 @@ internal sealed class GenerationRunner
                     $"Model '{ModelId}' produced no token within RecurrentDepth:FirstTokenTimeout ({t.Timeout}) at {CurrentDepth.MaxSteps} max recurrence steps" +
                     (_level > 0 ? $" (after falling back {_level} effort level(s))" : "") +
                     "; raise the timeout, lower the effort, or enable RecurrentDepth:EnableEffortFallback.", t),
-                OperationCanceledException when _requestCts.IsCancellationRequested && !callerToken.IsCancellationRequested => new TimeoutException(
+                OperationCanceledException when _cancellation.Request.IsCancellationRequested && !callerToken.IsCancellationRequested => new TimeoutException(
                     $"The request to model '{ModelId}' exceeded RecurrentDepth:RequestTimeout ({runner.Options.RequestTimeout}) after {_tokens} generated token(s).", error),
                 _ => error,
             };
-            GenerationTelemetry.RecordFailure(_activity, translated, ModelId, Stopwatch.GetElapsedTime(_started).TotalSeconds);
+            runner.Telemetry.RecordFailure(_activity, translated, ModelId, Stopwatch.GetElapsedTime(_started).TotalSeconds);
             return translated;
+        }
+
+        private static (CancellationTokenSource?, CancellationTokenSource) CreateTokens(GenerationRunner runner, CancellationToken callerToken)
+        {
+            var timeout = runner.Options.RequestTimeout;
+            if (timeout == Timeout.InfiniteTimeSpan)
+            {
+                return (null, CancellationTokenSource.CreateLinkedTokenSource(callerToken));
+            }
+
+            var deadline = new CancellationTokenSource(timeout, runner.TimeProvider);
+            return (deadline, CancellationTokenSource.CreateLinkedTokenSource(callerToken, deadline.Token));
         }
 
         public async ValueTask DisposeAsync()
@@ -251,19 +274,10 @@ internal sealed class GenerationRunner
             }
 
             _attemptCts?.Dispose();
-            _requestCts.Dispose();
+            _cancellation.Request.Dispose();
+            _cancellation.Deadline?.Dispose();
             _activity?.Dispose();
         }
 
-        private static CancellationTokenSource CreateRequestCts(TimeSpan timeout, CancellationToken callerToken)
-        {
-            var cts = CancellationTokenSource.CreateLinkedTokenSource(callerToken);
-            if (timeout != Timeout.InfiniteTimeSpan)
-            {
-                cts.CancelAfter(timeout);
-            }
-
-            return cts;
-        }
     }
 }

@@ -5,65 +5,46 @@ using RecurrentDepth.Generation;
 
 namespace RecurrentDepth.SemanticKernel;
 
-/// <summary>The connector's ActivitySource and instruments (process-wide, like every .NET library's).</summary>
-internal static class GenerationTelemetry
+/// <summary>
+/// The telemetry of one client or service: its own <see cref="Meter"/> (disposed with it) whose queue gauge observes
+/// its own engine, as MEAI's <c>OpenTelemetryChatClient</c> keeps a meter per instance, so instances (and tests)
+/// never share state. The <see cref="ActivitySource"/> is the library's one, like every .NET library's.
+/// </summary>
+internal sealed class GenerationTelemetry : IDisposable
 {
     public static readonly ActivitySource Source = new(RecurrentDepthTelemetry.SourceName, typeof(GenerationTelemetry).Assembly.GetName().Version?.ToString());
 
-    public static readonly Meter Meter = new(RecurrentDepthTelemetry.MeterName, typeof(GenerationTelemetry).Assembly.GetName().Version?.ToString());
+    private readonly Meter _meter;
+    private readonly Histogram<long> _tokenUsage;
+    private readonly Histogram<double> _operationDuration;
+    private readonly Histogram<int> _stepsPerToken;
+    private readonly Histogram<double> _tokensPerSecond;
+    private readonly Counter<long> _fallbacks;
 
-    public static readonly Histogram<long> TokenUsage = Meter.CreateHistogram<long>(
-        "gen_ai.client.token.usage", "{token}", "Input and output tokens per request.",
-        advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536] });
-
-    public static readonly Histogram<double> OperationDuration = Meter.CreateHistogram<double>(
-        "gen_ai.client.operation.duration", "s", "Duration of a chat request, submission to last token.",
-        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92] });
-
-    public static readonly Histogram<int> StepsPerToken = Meter.CreateHistogram<int>(
-        "recurrent_depth.steps_per_token", "{step}", "Recurrence steps each generated token ran.",
-        advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128] });
-
-    public static readonly Histogram<double> TokensPerSecond = Meter.CreateHistogram<double>(
-        "recurrent_depth.output_tokens_per_second", "{token}/s", "Generated tokens per second of engine time, per request.");
-
-    public static readonly Counter<long> Fallbacks = Meter.CreateCounter<long>(
-        "recurrent_depth.effort_fallbacks", "{request}", "Requests served at a lower effort than asked.");
-
-    private static readonly List<WeakReference<IInferenceEngine>> Engines = [];
-
-    static GenerationTelemetry() =>
-        Meter.CreateObservableGauge("recurrent_depth.queue.length", ObserveQueues, "{request}", "Requests waiting for admission, per model.");
-
-    /// <summary>Adds an engine to the queue-length gauge (held weakly).</summary>
-    public static void Track(IInferenceEngine engine)
+    public GenerationTelemetry(IInferenceEngine engine)
     {
-        lock (Engines)
-        {
-            Engines.RemoveAll(w => !w.TryGetTarget(out _));
-            if (!Engines.Exists(w => w.TryGetTarget(out var e) && ReferenceEquals(e, engine)))
-            {
-                Engines.Add(new WeakReference<IInferenceEngine>(engine));
-            }
-        }
+        ArgumentNullException.ThrowIfNull(engine);
+        _meter = new Meter(RecurrentDepthTelemetry.MeterName, typeof(GenerationTelemetry).Assembly.GetName().Version?.ToString());
+        _tokenUsage = _meter.CreateHistogram<long>(
+            "gen_ai.client.token.usage", "{token}", "Input and output tokens per request.",
+            advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536] });
+        _operationDuration = _meter.CreateHistogram<double>(
+            "gen_ai.client.operation.duration", "s", "Duration of a chat request, submission to last token.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92] });
+        _stepsPerToken = _meter.CreateHistogram<int>(
+            "recurrent_depth.steps_per_token", "{step}", "Recurrence steps each generated token ran.",
+            advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128] });
+        _tokensPerSecond = _meter.CreateHistogram<double>(
+            "recurrent_depth.output_tokens_per_second", "{token}/s", "Generated tokens per second of engine time, per request.");
+        _fallbacks = _meter.CreateCounter<long>(
+            "recurrent_depth.effort_fallbacks", "{request}", "Requests served at a lower effort than asked.");
+        _meter.CreateObservableGauge(
+            "recurrent_depth.queue.length",
+            () => new Measurement<int>(engine.QueueLength, new KeyValuePair<string, object?>("gen_ai.request.model", engine.ModelId)),
+            "{request}", "Requests waiting for admission, per model.");
     }
 
-    private static IEnumerable<Measurement<int>> ObserveQueues()
-    {
-        List<IInferenceEngine> live = [];
-        lock (Engines)
-        {
-            foreach (var w in Engines)
-            {
-                if (w.TryGetTarget(out var e))
-                {
-                    live.Add(e);
-                }
-            }
-        }
-
-        return live.Select(e => new Measurement<int>(e.QueueLength, new KeyValuePair<string, object?>("gen_ai.request.model", e.ModelId)));
-    }
+    public void Dispose() => _meter.Dispose();
 
     public static Activity? StartGenerate(string modelId, RequestPlan plan, int queueLength)
     {
@@ -102,20 +83,20 @@ internal static class GenerationTelemetry
         return activity;
     }
 
-    public static void RecordToken(GeneratedToken token, string modelId) =>
-        StepsPerToken.Record(token.Steps, new KeyValuePair<string, object?>("gen_ai.request.model", modelId));
+    public void RecordToken(GeneratedToken token, string modelId) =>
+        _stepsPerToken.Record(token.Steps, new KeyValuePair<string, object?>("gen_ai.request.model", modelId));
 
-    public static void RecordSuccess(Activity? activity, GenerationOutcome outcome, double seconds)
+    public void RecordSuccess(Activity? activity, GenerationOutcome outcome, double seconds)
     {
         var s = outcome.Summary;
         var common = CommonTags(outcome.ModelId);
-        TokenUsage.Record(s.InputTokens, [.. common, new("gen_ai.token.type", "input")]);
-        TokenUsage.Record(s.OutputTokens, [.. common, new("gen_ai.token.type", "output")]);
-        OperationDuration.Record(seconds, common);
-        TokensPerSecond.Record(s.TokensPerSecond, common);
+        _tokenUsage.Record(s.InputTokens, [.. common, new("gen_ai.token.type", "input")]);
+        _tokenUsage.Record(s.OutputTokens, [.. common, new("gen_ai.token.type", "output")]);
+        _operationDuration.Record(seconds, common);
+        _tokensPerSecond.Record(s.TokensPerSecond, common);
         if (outcome.FallbackLevels > 0)
         {
-            Fallbacks.Add(1, [.. common, new("recurrent_depth.fallback_reason", outcome.FallbackReason)]);
+            _fallbacks.Add(1, [.. common, new("recurrent_depth.fallback_reason", outcome.FallbackReason)]);
         }
 
         if (activity is { IsAllDataRequested: true })
@@ -145,10 +126,10 @@ internal static class GenerationTelemetry
         }
     }
 
-    public static void RecordFailure(Activity? activity, Exception error, string modelId, double seconds)
+    public void RecordFailure(Activity? activity, Exception error, string modelId, double seconds)
     {
         var errorType = error.GetType().FullName ?? error.GetType().Name;
-        OperationDuration.Record(seconds, [.. CommonTags(modelId), new("error.type", errorType)]);
+        _operationDuration.Record(seconds, [.. CommonTags(modelId), new("error.type", errorType)]);
         if (activity is not null)
         {
             activity.SetTag("error.type", errorType);

@@ -18,87 +18,47 @@ public sealed class SafetensorsFileTests : IDisposable
         return bytes;
     }
 
-    private InvalidDataException OpenFails(string path)
+    /// <summary>One malformed file: how to write it, and what the error must say besides the file's path.</summary>
+    public sealed record BadFile(string Name, Action<string> Write, params string[] Expected)
     {
-        var ex = Assert.Throws<InvalidDataException>(() => SafetensorsFile.Open(path).Dispose());
-        Assert.Contains(path, ex.Message, StringComparison.Ordinal);
-        return ex;
+        public override string ToString() => Name;
     }
 
-    [Fact]
-    public void A_file_shorter_than_the_length_prefix_is_refused_as_truncated()
-    {
-        var path = _temp.File("short.safetensors");
-        File.WriteAllBytes(path, [1, 2, 3, 4, 5]);
-        var ex = OpenFails(path);
-        Assert.Contains("truncated", ex.Message, StringComparison.Ordinal);
-        Assert.Contains("5 bytes", ex.Message, StringComparison.Ordinal);
-    }
+    private static Action<string> Raw(string header, byte[] data, ulong? declaredHeaderLength = null) =>
+        path => TestCheckpoints.WriteRaw(path, header, data, declaredHeaderLength);
 
-    [Fact]
-    public void A_header_length_past_the_end_of_the_file_is_refused()
+    public static TheoryData<BadFile> BadFiles => new()
     {
-        var path = _temp.File("long-header.safetensors");
-        TestCheckpoints.WriteRaw(path, """{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}""", Floats(1f), declaredHeaderLength: 1_000_000);
-        var ex = OpenFails(path);
-        Assert.Contains("header length 1000000", ex.Message, StringComparison.Ordinal);
-        Assert.Contains("past the end", ex.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void A_header_that_is_not_json_is_refused()
-    {
-        var path = _temp.File("bad-json.safetensors");
-        TestCheckpoints.WriteRaw(path, """{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]""", Floats(1f));
-        var ex = OpenFails(path);
-        Assert.Contains("not valid JSON", ex.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void Data_offsets_past_the_end_of_the_data_are_refused_as_truncated()
-    {
-        var path = _temp.File("truncated-data.safetensors");
+        new BadFile("shorter than the length prefix", path => File.WriteAllBytes(path, [1, 2, 3, 4, 5]), "truncated", "5 bytes"),
+        new BadFile("header length past the end of the file",
+            Raw("""{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}""", Floats(1f), declaredHeaderLength: 1_000_000),
+            "header length 1000000", "past the end"),
+        new BadFile("header that is not JSON", Raw("""{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]""", Floats(1f)), "not valid JSON"),
         // Declares 4 floats, stores 2.
-        TestCheckpoints.WriteRaw(path, """{"weights.w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}""", Floats(1f, 2f));
-        var ex = OpenFails(path);
-        Assert.Contains("'weights.w'", ex.Message, StringComparison.Ordinal);
-        Assert.Contains("[0, 16]", ex.Message, StringComparison.Ordinal);
-        Assert.Contains("truncated", ex.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void Overlapping_tensors_are_refused_naming_both()
-    {
-        var path = _temp.File("overlap.safetensors");
-        TestCheckpoints.WriteRaw(path,
-            """{"first":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"second":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}""",
-            Floats(1f, 2f, 3f));
-        var ex = OpenFails(path);
-        Assert.Contains("'first'", ex.Message, StringComparison.Ordinal);
-        Assert.Contains("'second'", ex.Message, StringComparison.Ordinal);
-        Assert.Contains("overlap", ex.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void An_unknown_dtype_is_refused_naming_the_tensor_and_dtype()
-    {
-        var path = _temp.File("dtype.safetensors");
-        TestCheckpoints.WriteRaw(path, """{"q.weight":{"dtype":"F8_E4M3","shape":[4],"data_offsets":[0,4]}}""", [1, 2, 3, 4]);
-        var ex = OpenFails(path);
-        Assert.Contains("'q.weight'", ex.Message, StringComparison.Ordinal);
-        Assert.Contains("F8_E4M3", ex.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void A_byte_length_that_disagrees_with_shape_and_dtype_is_refused()
-    {
-        var path = _temp.File("size.safetensors");
+        new BadFile("data offsets past the end of the data",
+            Raw("""{"weights.w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}""", Floats(1f, 2f)),
+            "'weights.w'", "[0, 16]", "truncated"),
+        new BadFile("overlapping tensors",
+            Raw("""{"first":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"second":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}""", Floats(1f, 2f, 3f)),
+            "'first'", "'second'", "overlap"),
+        new BadFile("unknown dtype", Raw("""{"q.weight":{"dtype":"F8_E4M3","shape":[4],"data_offsets":[0,4]}}""", [1, 2, 3, 4]), "'q.weight'", "F8_E4M3"),
         // [3] F32 needs 12 bytes; the offsets give 16.
-        TestCheckpoints.WriteRaw(path, """{"norm.weight":{"dtype":"F32","shape":[3],"data_offsets":[0,16]}}""", Floats(1f, 2f, 3f, 4f));
-        var ex = OpenFails(path);
-        Assert.Contains("'norm.weight'", ex.Message, StringComparison.Ordinal);
-        Assert.Contains("[3]", ex.Message, StringComparison.Ordinal);
-        Assert.Contains("needs 12", ex.Message, StringComparison.Ordinal);
+        new BadFile("byte length that disagrees with shape and dtype",
+            Raw("""{"norm.weight":{"dtype":"F32","shape":[3],"data_offsets":[0,16]}}""", Floats(1f, 2f, 3f, 4f)),
+            "'norm.weight'", "[3]", "needs 12"),
+    };
+
+    [Theory]
+    [MemberData(nameof(BadFiles))]
+    public void A_malformed_file_is_refused_naming_the_file_and_what_is_wrong(BadFile bad)
+    {
+        var path = _temp.File("bad.safetensors");
+        bad.Write(path);
+
+        var ex = Assert.Throws<InvalidDataException>(() => SafetensorsFile.Open(path).Dispose());
+
+        Assert.Contains(path, ex.Message, StringComparison.Ordinal);
+        Assert.All(bad.Expected, fragment => Assert.Contains(fragment, ex.Message, StringComparison.Ordinal));
     }
 
     [Fact]

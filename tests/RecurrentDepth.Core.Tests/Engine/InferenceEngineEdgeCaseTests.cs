@@ -129,8 +129,10 @@ public sealed class InferenceEngineEdgeCaseTests
         using var cts = new CancellationTokenSource();
         var stream = engine.GenerateAsync(Greedy("Tell me a long story", maxTokens: 6), cts.Token).GetAsyncEnumerator(cts.Token);
         Assert.True(await stream.MoveNextAsync());
-        // Let the engine run ahead: the rest of the response is waiting in the stream when the caller cancels.
-        Assert.True(SpinWait.SpinUntil(() => engine.GeneratedTokens == 6 && engine.ActiveSequences == 0, TimeSpan.FromSeconds(60)));
+        // Let the engine run ahead: stopping lets the in-flight request finish and waits for the engine thread, so the
+        // rest of the response is waiting in the stream when the caller cancels (no polling, no clock).
+        await engine.StopAsync(CancellationToken.None);
+        Assert.Equal((6, 0), (engine.GeneratedTokens, engine.ActiveSequences));
 
         cts.Cancel();
 

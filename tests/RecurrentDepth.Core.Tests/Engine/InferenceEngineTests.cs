@@ -139,23 +139,52 @@ public sealed class InferenceEngineTests
     public async Task A_full_queue_rejects_at_once_with_a_specific_error()
     {
         using var engine = InferenceEngine.Load(Options(maxBatch: 1, maxQueue: 1));
-        using var cts = new CancellationTokenSource();
-        var first = engine.GenerateAsync(Request("long", steps: 32, seed: 1, maxTokens: 200), cts.Token).GetAsyncEnumerator(cts.Token);
-        Assert.True(await first.MoveNextAsync()); // admitted and decoding
-        var second = engine.GenerateAsync(Request("queued", steps: 1, seed: 2, maxTokens: 1), cts.Token).GetAsyncEnumerator(cts.Token);
-        var secondFirstMove = second.MoveNextAsync(); // enqueued behind the first (batch of 1)
-        var ex = await Assert.ThrowsAsync<EngineQueueFullException>(async () =>
+        // Hold the engine thread in the first request's first step: the batch of one stays full, so the second request
+        // stays in the queue of one whatever the machine's speed, and the third finds the queue full.
+        using var holding = new SemaphoreSlim(0);
+        using var release = new ManualResetEventSlim();
+        engine.FaultInjection = _ =>
         {
-            await foreach (var _ in engine.GenerateAsync(Request("rejected", steps: 1, seed: 3, maxTokens: 1)))
+            if (!release.IsSet)
+            {
+                holding.Release();
+                release.Wait();
+            }
+        };
+        using var cts = new CancellationTokenSource();
+        var first = engine.GenerateAsync(Request("long", steps: 4, seed: 1, maxTokens: 4), cts.Token).GetAsyncEnumerator(cts.Token);
+        var firstMove = first.MoveNextAsync();
+        var second = engine.GenerateAsync(Request("queued", steps: 1, seed: 2, maxTokens: 1), cts.Token).GetAsyncEnumerator(cts.Token);
+        try
+        {
+            await holding.WaitAsync();
+            var secondFirstMove = second.MoveNextAsync(); // enqueued behind the first
+            var ex = await Assert.ThrowsAsync<EngineQueueFullException>(async () =>
+            {
+                await foreach (var _ in engine.GenerateAsync(Request("rejected", steps: 1, seed: 3, maxTokens: 1)))
+                {
+                }
+            });
+            Assert.Equal(1, ex.Capacity);
+            Assert.Contains("queue is full", ex.Message, StringComparison.Ordinal);
+            cts.Cancel();
+            release.Set();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await secondFirstMove);
+        }
+        finally
+        {
+            release.Set();
+            try
+            {
+                await firstMove; // a token or the cancellation, depending on where the step was held: either is fine here
+            }
+            catch (OperationCanceledException)
             {
             }
-        });
-        Assert.Equal(1, ex.Capacity);
-        Assert.Contains("queue is full", ex.Message, StringComparison.Ordinal);
-        cts.Cancel();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await secondFirstMove);
-        await first.DisposeAsync();
-        await second.DisposeAsync();
+
+            await first.DisposeAsync();
+            await second.DisposeAsync();
+        }
     }
 
     [Fact]

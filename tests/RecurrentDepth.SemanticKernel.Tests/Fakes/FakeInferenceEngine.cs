@@ -16,6 +16,7 @@ internal sealed class FakeInferenceEngine(string modelId = "huginn-fake") : IInf
 
     public const double FlopsPerStep = 1e9;
 
+    private readonly SemaphoreSlim _hanging = new(0);
     private int _calls;
 
     public ConcurrentQueue<GenerationRequest> Requests { get; } = new();
@@ -38,6 +39,9 @@ internal sealed class FakeInferenceEngine(string modelId = "huginn-fake") : IInf
     public const double UnconvergedAbove = 5e-4;
 
     public int Calls => Volatile.Read(ref _calls);
+
+    /// <summary>Completes when one more call has started hanging (in call order), so a test can then move its clock.</summary>
+    public Task NextHangAsync() => _hanging.WaitAsync();
 
     public GenerationRequest LastRequest => Requests.Last();
 
@@ -74,6 +78,7 @@ internal sealed class FakeInferenceEngine(string modelId = "huginn-fake") : IInf
 
         if (Hang?.Invoke(request) == true)
         {
+            _hanging.Release();
             await Task.Delay(Timeout.Infinite, cancellationToken);
         }
 
