@@ -47,6 +47,7 @@ internal sealed record GenerationOutcome(
         InputTokenCount = Summary.InputTokens,
         OutputTokenCount = Summary.OutputTokens,
         TotalTokenCount = Summary.InputTokens + Summary.OutputTokens,
+        CachedInputTokenCount = Summary.CachedInputTokens,
         AdditionalCounts = new AdditionalPropertiesDictionary<long>
         {
             [K.TotalSteps] = TotalSteps,
@@ -83,6 +84,7 @@ internal sealed record GenerationOutcome(
             [K.FallbackLevels] = FallbackLevels,
             [K.TokensPerSecond] = Summary.TokensPerSecond,
             [K.KvBytesPerToken] = Summary.KvBytesPerToken,
+            [K.CachedInputTokens] = (long)Summary.CachedInputTokens,
         };
         if (AppliedEffort is { } effort)
         {

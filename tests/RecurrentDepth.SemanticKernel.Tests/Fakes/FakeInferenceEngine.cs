@@ -29,6 +29,9 @@ internal sealed class FakeInferenceEngine(string modelId = "huginn-fake") : IInf
     /// <summary>Throws this after the first token (to check that a started stream is never retried).</summary>
     public Exception? FailAfterFirstToken { get; set; }
 
+    /// <summary>Prompt tokens the summary reports as reused from a prefix cache.</summary>
+    public int CachedInputTokens { get; set; }
+
     public int Calls => Volatile.Read(ref _calls);
 
     public GenerationRequest LastRequest => Requests.Last();
@@ -91,6 +94,7 @@ internal sealed class FakeInferenceEngine(string modelId = "huginn-fake") : IInf
         yield return new GenerationUpdate("", null, new GenerationSummary
         {
             InputTokens = input,
+            CachedInputTokens = CachedInputTokens,
             OutputTokens = count,
             TotalSteps = steps.Sum(),
             MaxSteps = steps.Max(),
