@@ -1,6 +1,17 @@
 using RecurrentDepth.Benchmarks;
 using RecurrentDepth.Benchmarks.Harness;
 
+// The native backend first (RDSK_LIBTORCH_DIR, if set), before any TorchSharp call; a failure says what is missing.
+try
+{
+    RecurrentDepth.Devices.LibTorchBackend.EnsureLoaded();
+}
+catch (RecurrentDepth.Devices.LibTorchLoadException ex)
+{
+    Console.Error.WriteLine(ex.Message);
+    return 3;
+}
+
 // Usage: RecurrentDepth.Benchmarks <benchmark> [--threads N] [--smoke] [--runs N] [--warmup N]
 // One class per benchmark; add new ones (decode, effort) to this table.
 var benchmarks = new Dictionary<string, Func<IBenchmark>>(StringComparer.OrdinalIgnoreCase)
@@ -34,6 +45,12 @@ if (args.Length > 0 && args[0].Equals("ops", StringComparison.OrdinalIgnoreCase)
     return OpsBenchmark.Run(args[1..]);
 }
 
+// huginn-0125 at full size with random weights: write the checkpoint, then load and decode in child processes.
+if (args.Length > 0 && args[0].Equals("fullsize", StringComparison.OrdinalIgnoreCase))
+{
+    return RecurrentDepth.Benchmarks.FullSize.FullSizeBenchmark.Run(args[1..]);
+}
+
 // Decode has its own options (--tokens N, --repeats N, --model DIR) and always runs with one torch thread.
 if (args.Length > 0 && args[0].Equals("decode", StringComparison.OrdinalIgnoreCase))
 {
@@ -53,6 +70,7 @@ if (args.Length == 0 || args[0] is "-h" or "--help" || !benchmarks.TryGetValue(a
     Console.Error.WriteLine($"  {"decode",-10} decode tokens/s, KV bytes/token, batching and context scaling (--tokens N --repeats N --model DIR)");
     Console.Error.WriteLine($"  {"",-10} {RecurrentDepth.Benchmarks.Serving.SingleDecode.Help}");
     Console.Error.WriteLine($"  {"ops",-10} tensor calls and µs per core step and sandwich block of the tiny model (--steps N --repeats N)");
+    Console.Error.WriteLine($"  {RecurrentDepth.Benchmarks.FullSize.FullSizeBenchmark.Help}");
     Console.Error.WriteLine($"  {"worker",-10} side-by-side worker: speaks ../shared/bench-reference/PROTOCOL.md on stdin/stdout (serving path)");
     Console.Error.WriteLine($"  {"effort",-10} micro-model accuracy per difficulty vs recurrence steps and adaptive exit (--docs DIR --count N)");
     Console.Error.WriteLine();

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.SemanticKernel;
 using RecurrentDepth.AgentSamples;
 using RecurrentDepth.Engine;
+using RecurrentDepth.SemanticKernel;
 using Spectre.Console;
 
 SampleOptions options;
@@ -58,6 +59,7 @@ try
     else if (options.IsArithmeticModel)
     {
         await EffortSession.RunArithmeticAsync(kernel, options.Problems);
+        await ChainAgentSession.RunAsync(new RecurrentDepthChatClient(modelHost), options.Chains, options.ChainsMarkdown);
     }
     else
     {

@@ -17,6 +17,12 @@ internal sealed record SampleOptions
 
     public string Device { get; init; } = "auto";
 
+    /// <summary>Held-out chains the agent solves per strategy (see ChainAgentSession).</summary>
+    public int Chains { get; init; } = 20;
+
+    /// <summary>Where to write the agent table as markdown, if anywhere.</summary>
+    public string? ChainsMarkdown { get; init; }
+
     public static SampleOptions Parse(string[] args)
     {
         var options = new SampleOptions();
@@ -30,6 +36,8 @@ internal sealed record SampleOptions
                 "--chat" or "-c" => options with { Chat = true },
                 "--problems" => options with { Problems = int.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture) },
                 "--device" => options with { Device = Value() },
+                "--chains" => options with { Chains = int.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture) },
+                "--chains-markdown" => options with { ChainsMarkdown = Value() },
                 "--help" or "-h" or "-?" => options with { Help = true },
                 _ => throw new ArgumentException($"Unknown option '{args[i]}'. Run with --help for the list."),
             };
@@ -61,6 +69,8 @@ internal sealed record SampleOptions
           --chat             Interactive chat; type /effort LEVEL to change effort, /quit to leave.
           --problems N       Problems per effort in the scripted session (default 25).
           --device DEVICE    auto | cpu | cuda | cuda:N (default auto).
+          --chains N         Held-out 24-operation chains the agent solves per strategy (default 20).
+          --chains-markdown PATH  Also write the agent table as markdown to PATH.
           --help             This text.
         """;
 }

@@ -62,7 +62,12 @@ public sealed record EffortReport(IReadOnlyList<int> Steps, double Threshold, in
         ![accuracy vs recurrence steps](effort-curve.png)
 
         Reproduce: `dotnet run --project src/Training -c Release -- bench --model {modelFolder} --docs docs`
+
+        {KeptSectionsMarker}
         """);
+
+    /// <summary>Marks where the generated part of effort.md ends; what follows it in an existing file is kept when rewriting.</summary>
+    public const string KeptSectionsMarker = "<!-- Generated above by `bench`; the sections below are hand-written and kept when it rewrites this file. -->";
 }
 
 /// <summary>

@@ -15,10 +15,13 @@ namespace RecurrentDepth.Training
         public const string Usage = """
             RecurrentDepth.Training train [--out DIR] [--steps N] [--minutes M] [--seed S] [--d-model D] [--heads H]
                                           [--layers P/C/C] [--mean-depth R] [--backprop-depth K] [--lr LR] [--batch B]
-                                          [--max-k K] [--checkpoint-minutes M] [--threads T]
+                                          [--max-k K] [--checkpoint-minutes M] [--threads T] [--format latent|cot]
+                                          [--fixed-depth R]
             RecurrentDepth.Training train --resume DIR [--out DIR] [--steps N] [--minutes M]   (other settings come from DIR)
             RecurrentDepth.Training eval  [--model DIR] [--docs DIR] [--count N] [--threshold 5e-4] [--cap 32] [--threads T]
               (alias: bench) accuracy per difficulty for r = 1,2,4,8,16,32 and adaptive KL exit; writes effort.md and effort-curve.png
+            RecurrentDepth.Training compare [--model DIR] [--cot DIR] [--count N] [--docs DIR] [--threads T]
+              latent recurrence vs chain of thought through the inference engine; writes latent-vs-cot.md and latent-vs-cot.png
             """;
 
         /// <summary>Runs a command; returns the process exit code.</summary>
@@ -39,6 +42,8 @@ namespace RecurrentDepth.Training
                     return Train(options);
                 case "eval" or "bench":
                     return Evaluate(options);
+                case "compare":
+                    return Compare(options);
                 default:
                     Console.Error.WriteLine($"Unknown command '{args[0]}'.\n{Usage}");
                     return 1;
@@ -89,6 +94,13 @@ namespace RecurrentDepth.Training
                 Batch = I("batch", d.Batch),
                 MaxDifficulty = I("max-k", d.MaxDifficulty),
                 CheckpointMinutes = D("checkpoint-minutes", d.CheckpointMinutes),
+                Format = o.GetValueOrDefault("format", "latent") switch
+                {
+                    "latent" => AnswerFormat.Latent,
+                    "cot" => AnswerFormat.ChainOfThought,
+                    var other => throw new ArgumentException($"--format must be latent or cot; got '{other}'.", nameof(o)),
+                },
+                FixedDepth = o.ContainsKey("fixed-depth") ? I("fixed-depth", 1) : null,
             };
         }
 
@@ -149,9 +161,33 @@ namespace RecurrentDepth.Training
             var table = report.ToMarkdown();
             Console.WriteLine(table);
             Directory.CreateDirectory(docs);
-            File.WriteAllText(Path.Combine(docs, "effort.md"), report.ToDocument(folder));
+            var document = Path.Combine(docs, "effort.md");
+            string kept = "";
+            if (File.Exists(document) && File.ReadAllText(document) is var existing && existing.IndexOf(EffortReport.KeptSectionsMarker, StringComparison.Ordinal) is int cut and >= 0)
+            {
+                kept = existing[(cut + EffortReport.KeptSectionsMarker.Length)..];
+            }
+
+            File.WriteAllText(document, report.ToDocument(folder) + kept);
             File.WriteAllBytes(Path.Combine(docs, "effort-curve.png"), EffortPlot.Render(report));
             Console.WriteLine($"Wrote {Path.Combine(docs, "effort.md")} and {Path.Combine(docs, "effort-curve.png")}.");
+            return 0;
+        }
+
+        private static int Compare(Dictionary<string, string> o)
+        {
+            var latent = o.GetValueOrDefault("model", "models/huginn-micro-arith");
+            var cot = o.GetValueOrDefault("cot", "models/huginn-micro-arith-cot");
+            var docs = o.GetValueOrDefault("docs", "docs");
+            int count = int.Parse(o.GetValueOrDefault("count", "100"), CultureInfo.InvariantCulture);
+            int threads = int.Parse(o.GetValueOrDefault("threads", "1"), CultureInfo.InvariantCulture);
+            var results = LatentVsCotComparison.RunAsync(LatentVsCotComparison.Modes(latent, cot), count, threads).GetAwaiter().GetResult();
+            var table = LatentVsCotComparison.ToMarkdown(results);
+            Console.WriteLine(table);
+            Directory.CreateDirectory(docs);
+            File.WriteAllText(Path.Combine(docs, "latent-vs-cot.md"), table);
+            File.WriteAllBytes(Path.Combine(docs, "latent-vs-cot.png"), LatentVsCotPlot.Render(results));
+            Console.WriteLine($"Wrote {Path.Combine(docs, "latent-vs-cot.md")} and {Path.Combine(docs, "latent-vs-cot.png")}.");
             return 0;
         }
 

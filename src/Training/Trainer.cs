@@ -146,8 +146,9 @@ public sealed class Trainer : IDisposable
         // Every random draw of step n comes from (seed, n): resuming at step n replays exactly the same stream.
         var random = new Random(unchecked(Options.Seed * 1_000_003 + Step * 7_919 + 17));
         using var generator = new Generator(unchecked((ulong)Options.Seed * 0x9E3779B97F4A7C15UL + (ulong)Step + 1), CPU);
-        using var batch = TrainingBatch.Sample(random, Options.Batch, Options.MaxDifficulty);
-        int r = DepthSampler.Sample(random, Options.MeanDepth);
+        using var batch = TrainingBatch.Sample(random, Options.Batch, Options.MaxDifficulty, Options.Format);
+        int drawn = DepthSampler.Sample(random, Options.MeanDepth); // drawn even when fixed, so the stream stays the same
+        int r = Options.FixedDepth ?? drawn;
         var (noGrad, withGrad) = DepthSampler.Split(r, Options.BackpropDepth);
 
         double lr = LearningRateAt(Step);

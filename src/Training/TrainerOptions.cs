@@ -56,6 +56,12 @@ public sealed record TrainerOptions
     /// <summary>Hardest difficulty trained; problems are drawn uniformly from k = 1..this. Default 6.</summary>
     public int MaxDifficulty { get; init; } = 6;
 
+    /// <summary>How answers are taught: latent (default; the micro model) or chain of thought in tokens.</summary>
+    public AnswerFormat Format { get; init; } = AnswerFormat.Latent;
+
+    /// <summary>Train at exactly this recurrence count instead of the Poisson draw (e.g. 1: a non-recurrent baseline); null = draw.</summary>
+    public int? FixedDepth { get; init; }
+
     /// <summary>Minutes between checkpoints. Default 3.</summary>
     public double CheckpointMinutes { get; init; } = 3;
 
@@ -69,7 +75,8 @@ public sealed record TrainerOptions
         ["layers"] = $"{Layers.Prelude}/{Layers.Core}/{Layers.Coda}", ["intermediate"] = IntermediateSize,
         ["mean_depth"] = MeanDepth, ["backprop_depth"] = BackpropDepth, ["lr"] = Lr, ["warmup_fraction"] = WarmupFraction,
         ["weight_decay"] = WeightDecay, ["beta2"] = Beta2, ["clip"] = Clip, ["batch"] = Batch, ["max_difficulty"] = MaxDifficulty,
-        ["checkpoint_minutes"] = CheckpointMinutes,
+        ["checkpoint_minutes"] = CheckpointMinutes, ["format"] = Format == AnswerFormat.ChainOfThought ? "cot" : "latent",
+        ["fixed_depth"] = FixedDepth,
     }, JsonDefaults.Indented);
 
     /// <summary>Reads options written by <see cref="ToJson"/>.</summary>
@@ -98,6 +105,9 @@ public sealed record TrainerOptions
             Batch = r.GetProperty("batch").GetInt32(),
             MaxDifficulty = r.GetProperty("max_difficulty").GetInt32(),
             CheckpointMinutes = r.GetProperty("checkpoint_minutes").GetDouble(),
+            // Absent in options written before these settings existed.
+            Format = r.TryGetProperty("format", out var f) && f.GetString() == "cot" ? AnswerFormat.ChainOfThought : AnswerFormat.Latent,
+            FixedDepth = r.TryGetProperty("fixed_depth", out var fd) && fd.ValueKind == JsonValueKind.Number ? fd.GetInt32() : null,
         };
     }
 }

@@ -33,19 +33,19 @@ public sealed class TrainingBatch : IDisposable
     public long Tokens { get; }
 
     /// <summary>Draws <paramref name="batchSize"/> problems with k uniform in 1..<paramref name="maxDifficulty"/>.</summary>
-    public static TrainingBatch Sample(Random random, int batchSize, int maxDifficulty)
+    public static TrainingBatch Sample(Random random, int batchSize, int maxDifficulty, AnswerFormat format = AnswerFormat.Latent)
     {
         ArgumentNullException.ThrowIfNull(random);
         var problems = Enumerable.Range(0, batchSize).Select(_ => ArithmeticTask.Sample(random, 1 + random.Next(maxDifficulty))).ToList();
-        return FromProblems(problems);
+        return FromProblems(problems, format);
     }
 
     /// <summary>Tokenises and pads <paramref name="problems"/>.</summary>
-    public static TrainingBatch FromProblems(IReadOnlyList<ArithmeticProblem> problems)
+    public static TrainingBatch FromProblems(IReadOnlyList<ArithmeticProblem> problems, AnswerFormat format = AnswerFormat.Latent)
     {
         ArgumentNullException.ThrowIfNull(problems);
-        var tokenized = problems.Select(ArithmeticTask.Tokenize).ToList();
-        int length = tokenized.Max(t => t.PromptIds.Count + 1);
+        var tokenized = problems.Select(p => ChainOfThoughtFormat.Tokenize(p, format)).ToList();
+        int length = tokenized.Max(t => t.Ids.Count);
         var ids = new long[problems.Count * length];
         var labels = new long[problems.Count * length];
         Array.Fill(ids, MicroTokenizer.Pad);
@@ -55,19 +55,14 @@ public sealed class TrainingBatch : IDisposable
         for (int b = 0; b < tokenized.Count; b++)
         {
             var t = tokenized[b];
-            for (int i = 0; i < t.PromptIds.Count; i++)
+            for (int i = 0; i < t.Ids.Count; i++)
             {
-                ids[b * length + i] = t.PromptIds[i];
-            }
-
-            ids[b * length + t.PromptIds.Count] = t.AnswerId;
-            for (int i = 0; i < t.Labels.Count; i++)
-            {
+                ids[b * length + i] = t.Ids[i];
                 labels[b * length + i] = t.Labels[i];
             }
 
-            answerPositions[b] = t.PromptIds.Count - 1;
-            tokens += t.PromptIds.Count + 1;
+            answerPositions[b] = t.AnswerPosition;
+            tokens += t.Ids.Count;
         }
 
         return new TrainingBatch(tensor(ids, [problems.Count, length]), tensor(labels, [problems.Count, length]), problems, answerPositions, tokens);

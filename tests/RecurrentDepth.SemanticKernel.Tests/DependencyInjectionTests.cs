@@ -193,11 +193,19 @@ public sealed class DependencyInjectionTests
     public async Task Chat_services_without_the_model_do_not_require_a_model_path()
     {
         var builder = HostFromJson("""{ "RecurrentDepth": { "DefaultEffort": "xhigh" } }""");
-        builder.Services.AddSingleton<IInferenceEngine>(new FakeInferenceEngine());
+        var engine = new FakeInferenceEngine();
+        builder.Services.AddSingleton<IInferenceEngine>(engine);
         builder.Services.AddRecurrentDepthChatCompletion();
         using var host = builder.Build();
 
+        // Starting validates only the chat services' options (no ModelPath anywhere), and the service they build
+        // answers over the registered engine with the configured default effort (xhigh: 64 steps).
         await host.StartAsync();
+        var reply = await host.Services.GetRequiredService<IChatCompletionService>().GetChatMessageContentAsync(new ChatHistory("q"));
         await host.StopAsync();
+
+        Assert.Equal(FakeInferenceEngine.ExpectedText(), reply.Content);
+        Assert.Equal(64, engine.LastRequest.Depth.MaxSteps);
+        Assert.Empty(host.Services.GetServices<IValidateOptions<EngineOptions>>());
     }
 }

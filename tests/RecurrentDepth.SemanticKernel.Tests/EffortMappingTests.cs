@@ -86,16 +86,22 @@ public sealed class EffortMappingTests
         Assert.Equal(max, response.Usage!.AdditionalCounts![K.AppliedMaxSteps]);
     }
 
-    [Fact]
-    public async Task Typed_sk_settings_map_every_effort()
+    [Theory]
+    [InlineData(ThinkingEffort.None, 4, ExitCriterion.None, 0)]
+    [InlineData(ThinkingEffort.Low, 8, ExitCriterion.None, 0)]
+    [InlineData(ThinkingEffort.Medium, 16, ExitCriterion.Kl, 0)]
+    [InlineData(ThinkingEffort.High, 32, ExitCriterion.Kl, 0)]
+    [InlineData(ThinkingEffort.ExtraHigh, 64, ExitCriterion.Kl, 0)]
+    [InlineData(ThinkingEffort.Adaptive, 64, ExitCriterion.Kl, 4)]
+    public async Task Typed_sk_settings_map_every_effort(ThinkingEffort effort, int max, ExitCriterion criterion, int min)
     {
         var engine = new FakeInferenceEngine();
         var service = new RecurrentDepthChatCompletionService(engine, TestOptions.Create());
-        foreach (var effort in Enum.GetValues<ThinkingEffort>())
-        {
-            await service.GetChatMessageContentAsync(new ChatHistory("q"), new RecurrentDepthPromptExecutionSettings { ThinkingEffort = effort });
-            Assert.Equal(new EffortProfiles()[effort].MaxSteps, engine.LastRequest.Depth.MaxSteps);
-        }
+
+        await service.GetChatMessageContentAsync(new ChatHistory("q"), new RecurrentDepthPromptExecutionSettings { ThinkingEffort = effort });
+
+        // The design table's numbers, written out: not read back from EffortProfiles, the table under test.
+        AssertDepth(engine, max, criterion, criterion == ExitCriterion.None ? null : 5e-4, min);
     }
 
     [Fact]

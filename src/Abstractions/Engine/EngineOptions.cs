@@ -43,6 +43,14 @@ public sealed record EngineOptions
     /// </summary>
     public bool MeasureConvergence { get; set; } = true;
 
+    /// <summary>
+    /// Check every weight for NaN and infinity as it loads (after conversion to the compute dtype, so an fp32 value
+    /// that overflows fp16 counts too); a tensor with any fails the load with an <see cref="InvalidDataException"/>
+    /// naming the tensor and its file. One extra read of each tensor in memory; default true, since a checkpoint with
+    /// one NaN otherwise loads and every request then "succeeds" with garbage.
+    /// </summary>
+    public bool CheckWeights { get; set; } = true;
+
     /// <summary>Torch intra-op threads on CPU; 0 (default) leaves libtorch's choice.</summary>
     public int Threads { get; set; }
 

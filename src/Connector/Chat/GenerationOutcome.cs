@@ -42,7 +42,20 @@ internal sealed record GenerationOutcome(
         _ => "default",
     };
 
-    public UsageDetails ToUsage() => new()
+    /// <summary>Token counts plus the whole-number latent-compute figures (worst convergence value only when measured).</summary>
+    public UsageDetails ToUsage()
+    {
+        var usage = CountsUsage();
+        if (Summary.MaxExitValue is double worst && double.IsFinite(worst))
+        {
+            // Scaled to a whole number; capped so a diverged value cannot overflow the long.
+            usage.AdditionalCounts![K.MaxExitValueX1e6] = (long)Math.Round(Math.Min(worst, 1e12) * 1e6);
+        }
+
+        return usage;
+    }
+
+    private UsageDetails CountsUsage() => new()
     {
         InputTokenCount = Summary.InputTokens,
         OutputTokenCount = Summary.OutputTokens,
@@ -61,6 +74,8 @@ internal sealed record GenerationOutcome(
             [K.RequestedMaxSteps] = Plan.Request.Depth.MaxSteps,
             [K.FallbackLevels] = FallbackLevels,
             [K.KvBytesPerToken] = (long)Math.Round(Summary.KvBytesPerToken),
+            [K.UnconvergedTokens] = Summary.UnconvergedTokens,
+            [K.UnconvergedShareX1000] = (long)Math.Round(Summary.UnconvergedShare * 1000),
         },
     };
 
@@ -85,7 +100,14 @@ internal sealed record GenerationOutcome(
             [K.TokensPerSecond] = Summary.TokensPerSecond,
             [K.KvBytesPerToken] = Summary.KvBytesPerToken,
             [K.CachedInputTokens] = (long)Summary.CachedInputTokens,
+            [K.UnconvergedTokens] = Summary.UnconvergedTokens,
+            [K.UnconvergedShare] = Summary.UnconvergedShare,
         };
+        if (Summary.MaxExitValue is double worst)
+        {
+            figures[K.MaxExitValue] = worst;
+        }
+
         if (AppliedEffort is { } effort)
         {
             figures[K.ThinkingEffort] = ThinkingEffortNames.ToSettingValue(effort);

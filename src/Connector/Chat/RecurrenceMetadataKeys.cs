@@ -28,6 +28,24 @@ public static class RecurrenceMetadataKeys
     /// <summary>The key of <see cref="CapHitShare"/> in AdditionalCounts, where the value is the share × 1000 (per mille).</summary>
     public const string CapHitShareX1000 = "recurrence_cap_hit_share_x1000";
 
+    /// <summary>
+    /// Generated tokens whose convergence value (the exit criterion's value at their last step; for fixed depth the KL
+    /// between the last two steps' next-token distributions) ended above the effort's threshold. Count; summable.
+    /// </summary>
+    public const string UnconvergedTokens = "recurrence_unconverged_tokens";
+
+    /// <summary>Share (0..1) of generated tokens that ended unconverged: the "this was hard" signal at every effort (double).</summary>
+    public const string UnconvergedShare = "recurrence_unconverged_share";
+
+    /// <summary>The key of <see cref="UnconvergedShare"/> in AdditionalCounts, where the value is the share × 1000 (per mille).</summary>
+    public const string UnconvergedShareX1000 = "recurrence_unconverged_share_x1000";
+
+    /// <summary>The worst (largest) convergence value of the response (double; absent when the engine measured none).</summary>
+    public const string MaxExitValue = "recurrence_max_exit_value";
+
+    /// <summary>The key of <see cref="MaxExitValue"/> in AdditionalCounts, where the value is × 1,000,000, rounded.</summary>
+    public const string MaxExitValueX1e6 = "recurrence_max_exit_value_x1e6";
+
     /// <summary>Approximate forward FLOPs spent on the response (prompt and generated tokens). FLOPs; summable.</summary>
     public const string EffectiveFlops = "recurrence_effective_flops";
 

@@ -1,5 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Text;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.SemanticKernel;
 using Microsoft.SemanticKernel.ChatCompletion;
 using Microsoft.SemanticKernel.Services;
@@ -18,19 +20,25 @@ namespace RecurrentDepth.SemanticKernel;
 /// Each message's <see cref="KernelContent.Metadata"/> carries <see cref="RecurrenceMetadataKeys.Usage"/> (a
 /// <c>Microsoft.Extensions.AI.UsageDetails</c>), <see cref="RecurrenceMetadataKeys.FinishReason"/> and the latent-compute
 /// figures under the other <see cref="RecurrenceMetadataKeys"/>. When streaming, they come on the last chunk, which has
-/// no text. Function calling is not supported; a kernel's plugins are not offered to the model.
+/// no text. Function calling is not available: <see cref="FunctionChoiceBehavior.Required"/> fails with
+/// <see cref="NotSupportedException"/>; with <see cref="FunctionChoiceBehavior.Auto"/> the functions are not offered
+/// to the model, with one warning per service.
 /// </remarks>
 public sealed class RecurrentDepthChatCompletionService : IChatCompletionService
 {
     private readonly GenerationRunner _runner;
+    private readonly ToolChoiceGuard _tools;
 
     /// <summary>Creates the service over <paramref name="engine"/>.</summary>
     /// <param name="engine">The model (usually the hosted <c>ModelHost</c> of RecurrentDepth.Core); not owned.</param>
     /// <param name="options">Defaults, effort profiles and resilience settings; null uses <see cref="RecurrentDepthOptions"/>' defaults.</param>
+    /// <param name="loggerFactory">Logs warnings (functions offered but ignored); null logs nothing.</param>
     /// <exception cref="ArgumentNullException"><paramref name="engine"/> is null.</exception>
-    public RecurrentDepthChatCompletionService(IInferenceEngine engine, RecurrentDepthOptions? options = null)
+    /// <exception cref="ArgumentException"><paramref name="options"/> are invalid; the message names each invalid option.</exception>
+    public RecurrentDepthChatCompletionService(IInferenceEngine engine, RecurrentDepthOptions? options = null, ILoggerFactory? loggerFactory = null)
     {
         ArgumentNullException.ThrowIfNull(engine);
+        _tools = new ToolChoiceGuard((loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<RecurrentDepthChatCompletionService>());
         _runner = new GenerationRunner(engine, options ?? new RecurrentDepthOptions());
         Attributes = new Dictionary<string, object?> { [AIServiceExtensions.ModelIdKey] = engine.ModelId };
     }
@@ -40,8 +48,9 @@ public sealed class RecurrentDepthChatCompletionService : IChatCompletionService
 
     /// <inheritdoc />
     /// <exception cref="ArgumentException">A setting is invalid; <see cref="ArgumentException.ParamName"/> is its snake_case name.</exception>
+    /// <exception cref="NotSupportedException">The settings require a function call (<see cref="FunctionChoiceBehavior.Required"/>).</exception>
     /// <exception cref="EngineQueueFullException">The engine's queue is full and effort fallback is off or exhausted.</exception>
-    /// <exception cref="ModelNotReadyException">The model failed to load or has stopped (a request sent during loading waits for it).</exception>
+    /// <exception cref="ModelNotReadyException">The model failed to load or has stopped, also while generating this response (a request sent during loading waits for it).</exception>
     /// <exception cref="TimeoutException">A deadline of <see cref="RecurrentDepthOptions"/> passed.</exception>
     public async Task<IReadOnlyList<ChatMessageContent>> GetChatMessageContentsAsync(
         ChatHistory chatHistory, PromptExecutionSettings? executionSettings = null, Kernel? kernel = null, CancellationToken cancellationToken = default)
@@ -55,11 +64,17 @@ public sealed class RecurrentDepthChatCompletionService : IChatCompletionService
             outcome = step.Outcome ?? outcome;
         }
 
+        if (outcome?.FinishReasonText == ModelStoppedError.CancelledFinishReason)
+        {
+            throw ModelStoppedError.Create(_runner.Engine.ModelId, outcome.Summary.OutputTokens);
+        }
+
         return [new ChatMessageContent(AuthorRole.Assistant, text.ToString(), _runner.Engine.ModelId, metadata: Metadata(outcome))];
     }
 
     /// <inheritdoc />
     /// <exception cref="ArgumentException">A setting is invalid; <see cref="ArgumentException.ParamName"/> is its snake_case name.</exception>
+    /// <exception cref="NotSupportedException">The settings require a function call (<see cref="FunctionChoiceBehavior.Required"/>).</exception>
     /// <exception cref="EngineQueueFullException">The engine's queue is full and effort fallback is off or exhausted.</exception>
     /// <exception cref="ModelNotReadyException">The model failed to load or has stopped (a request sent during loading waits for it).</exception>
     /// <exception cref="TimeoutException">A deadline of <see cref="RecurrentDepthOptions"/> passed.</exception>
@@ -84,6 +99,7 @@ public sealed class RecurrentDepthChatCompletionService : IChatCompletionService
     {
         ArgumentNullException.ThrowIfNull(chatHistory);
         var settings = RecurrentDepthPromptExecutionSettings.FromExecutionSettings(executionSettings);
+        _tools.Check(settings.FunctionChoiceBehavior);
         // Content is only the first text item; a message's text is all of them, as MEAI's ChatMessage.Text reads it.
         var turns = chatHistory.Select(m => new ChatTurn(m.Role.Label, string.Concat(m.Items.OfType<TextContent>().Select(t => t.Text)))).ToList();
         return RequestMapper.Map(turns, settings, _runner.Options);

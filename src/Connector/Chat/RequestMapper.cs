@@ -29,6 +29,8 @@ internal static class RequestMapper
             throw SettingErrors.Invalid("messages", "The chat history is empty: give at least one message.");
         }
 
+        RequestChecks.UserTurnsHaveText(turns);
+
         var (depth, effort, source) = MapDepth(settings, options);
         var sampling = new SamplingOptions
         {
@@ -46,8 +48,9 @@ internal static class RequestMapper
             Sampling = sampling,
             Cache = settings.CacheStrategy is null ? null : Caching.CacheStrategy.Parse(settings.CacheStrategy, "cache_strategy"),
             MaxNewTokens = settings.MaxTokens ?? options.DefaultMaxTokens,
-            StopSequences = settings.StopSequences is null ? [] : [.. settings.StopSequences.Where(s => !string.IsNullOrEmpty(s))],
+            StopSequences = RequestChecks.StopSequences(settings.StopSequences),
             Seed = settings.Seed,
+            IgnoreEndOfTurn = settings.IgnoreEndOfTurn ?? false,
         }.Validate();
 
         return new RequestPlan(request, effort, source, FallbacksBelow(depth, options.EffortProfiles));
@@ -61,11 +64,7 @@ internal static class RequestMapper
         DepthPolicy depth;
         if (settings.RecurrenceSteps is int steps)
         {
-            if (steps < 1)
-            {
-                throw SettingErrors.OutOfRange("recurrence_steps", steps, "recurrence_steps must be at least 1.");
-            }
-
+            RequestChecks.RecurrenceStepsInRange(steps, options);
             source = DepthSource.RecurrenceSteps;
             depth = new DepthPolicy { MaxSteps = steps };
         }
@@ -127,6 +126,7 @@ internal static class RequestMapper
             depth = depth with { ContinuousCompute = warm };
         }
 
+        RequestChecks.DepthWithinLimit(depth.MaxSteps, source == DepthSource.RecurrenceSteps ? "recurrence_steps" : $"RecurrentDepth:EffortProfiles:{effort}", options);
         return (depth.Validate(), effort, source);
     }
 
@@ -161,9 +161,14 @@ internal static class RequestMapper
             return new RecurrentDepthPromptExecutionSettings();
         }
 
-        var settings = options.AdditionalProperties is { Count: > 0 } extra
-            ? RecurrentDepthPromptExecutionSettings.FromJson(JsonSerializer.Serialize(new Dictionary<string, object?>(extra), SettingsJson.Write))
-            : new RecurrentDepthPromptExecutionSettings();
+        RecurrentDepthPromptExecutionSettings settings = new();
+        if (options.AdditionalProperties is { Count: > 0 } extra)
+        {
+            var values = new Dictionary<string, object?>(extra);
+            EffortSettingValues.Normalize(values);
+            settings = RecurrentDepthPromptExecutionSettings.FromJson(JsonSerializer.Serialize(values, SettingsJson.Write));
+        }
+
 
         if (options.Reasoning?.Effort is { } reasoning)
         {

@@ -21,7 +21,19 @@ public sealed class RecurrentDepthOptions
     /// <summary>The profile of each effort; defaults are the design table, each field can be overridden.</summary>
     public EffortProfiles EffortProfiles { get; set; } = new();
 
-    /// <summary>Tokens generated when a request does not say (<c>max_tokens</c>). Default 512.</summary>
+    /// <summary>
+    /// Most recurrence steps per token a request may ask for (<c>recurrence_steps</c>) and any effort profile may use
+    /// (<c>EffortProfiles:*:MaxSteps</c>); a request above it fails with an <see cref="ArgumentOutOfRangeException"/>
+    /// naming <c>recurrence_steps</c>, so a service that passes settings through cannot be tied up by one request.
+    /// Default 128, twice the largest default profile (64).
+    /// </summary>
+    public int MaxRecurrenceSteps { get; set; } = 128;
+
+    /// <summary>
+    /// Tokens generated when a request does not say (<c>max_tokens</c>). Default 512. A <c>max_tokens</c> beyond what
+    /// the context has room for is not an error: generation stops at the context limit (the engine's
+    /// <c>MaxContext</c> or the model's block size) with finish reason <c>length</c>, as when max_tokens is reached.
+    /// </summary>
     public int DefaultMaxTokens { get; set; } = 512;
 
     /// <summary>

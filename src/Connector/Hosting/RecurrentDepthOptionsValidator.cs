@@ -12,12 +12,29 @@ internal sealed class RecurrentDepthOptionsValidator : IValidateOptions<Recurren
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 
+    /// <summary>The same checks for options handed to a client or service directly, without the container.</summary>
+    /// <exception cref="ArgumentException">An option is invalid; the message names every invalid one.</exception>
+    internal static void ThrowIfInvalid(RecurrentDepthOptions options)
+    {
+        var failures = new List<string>();
+        Collect(options, failures);
+        if (failures.Count > 0)
+        {
+            throw new ArgumentException(string.Join(" ", failures), nameof(options));
+        }
+    }
+
     internal static void Collect(RecurrentDepthOptions options, List<string> failures)
     {
         const string S = RecurrentDepthOptions.SectionName;
         if (!ThinkingEffortNames.TryParse(options.DefaultEffort, out _))
         {
             failures.Add($"{S}:DefaultEffort '{options.DefaultEffort}' is not a known thinking effort; accepted values: {string.Join(", ", ThinkingEffortNames.AcceptedValues)}.");
+        }
+
+        if (options.MaxRecurrenceSteps < 1)
+        {
+            failures.Add($"{S}:MaxRecurrenceSteps must be at least 1 (got {options.MaxRecurrenceSteps}).");
         }
 
         if (options.EffortProfiles is null)
@@ -33,6 +50,11 @@ internal sealed class RecurrentDepthOptionsValidator : IValidateOptions<Recurren
                 {
                     failures.Add($"{S}:EffortProfiles:{effort} must not be null.");
                     continue;
+                }
+
+                if (profile.MaxSteps > options.MaxRecurrenceSteps)
+                {
+                    failures.Add($"{S}:EffortProfiles:{effort}:MaxSteps is {profile.MaxSteps}; {S}:MaxRecurrenceSteps allows at most {options.MaxRecurrenceSteps}.");
                 }
 
                 try

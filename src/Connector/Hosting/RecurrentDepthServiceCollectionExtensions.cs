@@ -1,5 +1,6 @@
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.SemanticKernel.ChatCompletion;
 using RecurrentDepth.Engine;
@@ -40,12 +41,12 @@ public static class RecurrentDepthServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         AddOptionsCore(services);
         services.AddKeyedSingleton<IChatCompletionService>(serviceId, static (sp, _) =>
-            new RecurrentDepthChatCompletionService(sp.GetRequiredService<IInferenceEngine>(), sp.GetRequiredService<IOptions<RecurrentDepthOptions>>().Value));
+            new RecurrentDepthChatCompletionService(sp.GetRequiredService<IInferenceEngine>(), sp.GetRequiredService<IOptions<RecurrentDepthOptions>>().Value, sp.GetService<ILoggerFactory>()));
         return services;
     }
 
     private static IChatClient CreateChatClient(IServiceProvider sp) =>
-        new RecurrentDepthChatClient(sp.GetRequiredService<IInferenceEngine>(), sp.GetRequiredService<IOptions<RecurrentDepthOptions>>().Value);
+        new RecurrentDepthChatClient(sp.GetRequiredService<IInferenceEngine>(), sp.GetRequiredService<IOptions<RecurrentDepthOptions>>().Value, sp.GetService<ILoggerFactory>());
 
     private static void AddOptionsCore(IServiceCollection services)
     {

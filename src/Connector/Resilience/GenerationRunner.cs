@@ -26,6 +26,7 @@ internal sealed class GenerationRunner
     {
         ArgumentNullException.ThrowIfNull(engine);
         ArgumentNullException.ThrowIfNull(options);
+        RecurrentDepthOptionsValidator.ThrowIfInvalid(options);
         Engine = engine;
         Options = options;
         _startPipeline = BuildStartPipeline(options);

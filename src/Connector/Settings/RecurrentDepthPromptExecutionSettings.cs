@@ -36,6 +36,7 @@ public sealed class RecurrentDepthPromptExecutionSettings : PromptExecutionSetti
     private int? _maxTokens;
     private long? _seed;
     private IList<string>? _stopSequences;
+    private bool? _ignoreEndOfTurn;
 
     /// <summary>
     /// Latent compute per token as an effort level (<c>thinking_effort</c>): none, minimal, low, medium, high, xhigh,
@@ -61,8 +62,8 @@ public sealed class RecurrentDepthPromptExecutionSettings : PromptExecutionSetti
     }
 
     /// <summary>
-    /// Explicit recurrence cap per token (<c>recurrence_steps</c>, ≥ 1); overrides any effort. Fixed depth unless
-    /// <see cref="ExitCriterion"/> is also set.
+    /// Explicit recurrence cap per token (<c>recurrence_steps</c>, 1 to <see cref="RecurrentDepthOptions.MaxRecurrenceSteps"/>,
+    /// default 128); overrides any effort. Fixed depth unless <see cref="ExitCriterion"/> is also set.
     /// </summary>
     [JsonPropertyName("recurrence_steps")]
     public int? RecurrenceSteps
@@ -154,7 +155,11 @@ public sealed class RecurrentDepthPromptExecutionSettings : PromptExecutionSetti
         set => Set(ref _repetitionPenalty, value);
     }
 
-    /// <summary>Most tokens to generate (<c>max_tokens</c>, ≥ 1). Default <see cref="RecurrentDepthOptions.DefaultMaxTokens"/>.</summary>
+    /// <summary>
+    /// Most tokens to generate (<c>max_tokens</c>, ≥ 1). Default <see cref="RecurrentDepthOptions.DefaultMaxTokens"/>.
+    /// A value beyond the room left in the context is clamped: generation stops at the context limit with finish
+    /// reason <c>length</c>.
+    /// </summary>
     [JsonPropertyName("max_tokens")]
     public int? MaxTokens
     {
@@ -170,12 +175,23 @@ public sealed class RecurrentDepthPromptExecutionSettings : PromptExecutionSetti
         set => Set(ref _seed, value);
     }
 
-    /// <summary>Extra stop strings (<c>stop_sequences</c>); generation ends before the first one.</summary>
+    /// <summary>Extra stop strings (<c>stop_sequences</c>); generation ends before the first one. An empty string is an error.</summary>
     [JsonPropertyName("stop_sequences")]
     public IList<string>? StopSequences
     {
         get => _stopSequences;
         set => Set(ref _stopSequences, value);
+    }
+
+    /// <summary>
+    /// Keep generating through end-of-turn tokens until <see cref="MaxTokens"/> (<c>ignore_eos</c>, as vLLM names it;
+    /// for benchmarks and load tests). Stop sequences still apply. Default false.
+    /// </summary>
+    [JsonPropertyName("ignore_eos")]
+    public bool? IgnoreEndOfTurn
+    {
+        get => _ignoreEndOfTurn;
+        set => Set(ref _ignoreEndOfTurn, value);
     }
 
     /// <inheritdoc />
@@ -216,6 +232,7 @@ public sealed class RecurrentDepthPromptExecutionSettings : PromptExecutionSetti
         MaxTokens = MaxTokens,
         Seed = Seed,
         StopSequences = StopSequences is null ? null : [.. StopSequences],
+        IgnoreEndOfTurn = IgnoreEndOfTurn,
     };
 
     /// <summary>
@@ -223,7 +240,9 @@ public sealed class RecurrentDepthPromptExecutionSettings : PromptExecutionSetti
     /// already is one, else reads its JSON form, so <c>ExtensionData</c> keys (<c>thinking_effort</c>,
     /// <c>recurrence_steps</c>, ...) and the snake_case properties of other connectors' settings (OpenAI's
     /// <c>reasoning_effort</c>, <c>max_tokens</c>, <c>temperature</c>, <c>top_p</c>, <c>seed</c>,
-    /// <c>stop_sequences</c>) are picked up. Null gives empty settings.
+    /// <c>stop_sequences</c>) are picked up. An effort given as an object (OpenAI's <c>ChatReasoningEffortLevel</c>,
+    /// MEAI's <c>ReasoningEffort</c>, any value whose string form is an effort) is read by its string form. Null gives
+    /// empty settings.
     /// </summary>
     /// <exception cref="ArgumentException">A value has the wrong type or an unknown spelling; <see cref="ArgumentException.ParamName"/> is the setting.</exception>
     public static RecurrentDepthPromptExecutionSettings FromExecutionSettings(PromptExecutionSettings? executionSettings)
@@ -236,7 +255,7 @@ public sealed class RecurrentDepthPromptExecutionSettings : PromptExecutionSetti
                 return settings;
         }
 
-        var json = JsonSerializer.Serialize(executionSettings, executionSettings.GetType(), SettingsJson.Write);
+        var json = EffortSettingValues.ToJsonObject(executionSettings, SettingsJson.Write).ToJsonString(SettingsJson.Write);
         var converted = FromJson(json);
         converted.ModelId ??= executionSettings.ModelId;
         converted.ServiceId ??= executionSettings.ServiceId;

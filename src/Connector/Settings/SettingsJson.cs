@@ -39,8 +39,8 @@ internal static class SettingsJson
 }
 
 /// <summary>
-/// Reads a string, or the text of a number or boolean, and skips anything else (e.g. a provider's effort object that
-/// serialises as <c>{}</c>) as null.
+/// Reads a string, or the text of a number or boolean; anything else (an object, an array) is an error, never a
+/// silent default. Effort objects are turned into their string form before JSON sees them (<see cref="EffortSettingValues"/>).
 /// </summary>
 internal sealed class LenientStringJsonConverter : JsonConverter<string?>
 {
@@ -58,9 +58,10 @@ internal sealed class LenientStringJsonConverter : JsonConverter<string?>
                     return doc.RootElement.GetRawText();
                 }
 
-            default:
-                reader.Skip();
+            case JsonTokenType.Null:
                 return null;
+            default:
+                throw new JsonException($"The value is a JSON {reader.TokenType}; expected a string such as \"high\".");
         }
     }
 

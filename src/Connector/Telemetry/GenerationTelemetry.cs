@@ -131,7 +131,13 @@ internal static class GenerationTelemetry
                 .SetTag("recurrent_depth.cap_hit_share", s.CapHitShare)
                 .SetTag("recurrent_depth.effective_flops", s.EffectiveFlops)
                 .SetTag("recurrent_depth.output_tokens_per_second", s.TokensPerSecond)
-                .SetTag("recurrent_depth.fallback_levels", outcome.FallbackLevels);
+                .SetTag("recurrent_depth.fallback_levels", outcome.FallbackLevels)
+                .SetTag("recurrent_depth.unconverged_share", s.UnconvergedShare);
+            if (s.MaxExitValue is double worst)
+            {
+                activity.SetTag("recurrent_depth.max_exit_value", worst);
+            }
+
             if (outcome.FallbackReason is not null)
             {
                 activity.SetTag("recurrent_depth.fallback_reason", outcome.FallbackReason);

@@ -130,6 +130,52 @@ public sealed class SafetensorsFile : IDisposable
         return result;
     }
 
+    /// <summary>Chunk size of <see cref="CopyInto(string, Tensor)"/>: large enough for sequential reads, small beside any weight.</summary>
+    public const long CopyChunkBytes = 64L << 20;
+
+    /// <summary>
+    /// Copies tensor <paramref name="name"/> into <paramref name="destination"/> (same shape, any dtype and device),
+    /// reading it in chunks of rows with ordinary file reads. Neither a mapping of the file nor a full-size temporary
+    /// stays resident, so converting a 16 GB fp32 checkpoint to bf16 needs the bf16 model plus one chunk of memory.
+    /// </summary>
+    /// <exception cref="KeyNotFoundException">No tensor of that name is in this file.</exception>
+    /// <exception cref="ArgumentException">The destination's shape differs from the stored one.</exception>
+    public void CopyInto(string name, Tensor destination) => CopyInto(name, destination, CopyChunkBytes);
+
+    /// <summary><see cref="CopyInto(string, Tensor)"/> with a given chunk size (tests use small ones to cross chunk boundaries).</summary>
+    internal void CopyInto(string name, Tensor destination, long chunkBytes)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(destination);
+        var info = GetInfo(name);
+        if (!info.Shape.SequenceEqual(destination.shape))
+        {
+            throw new ArgumentException($"Tensor '{name}' in {System.IO.Path.GetFileName(Path)} has shape {info.ShapeText}; the destination has [{string.Join(", ", destination.shape)}].", nameof(destination));
+        }
+
+        if (info.ElementCount == 0)
+        {
+            return;
+        }
+
+        var type = info.DType.ToScalarType();
+        long rows = info.Shape.Count == 0 ? 1 : info.Shape[0];
+        long rowElements = info.ElementCount / rows;
+        long rowsPerChunk = Math.Clamp(chunkBytes / (rowElements * info.DType.ItemSize()), 1, rows);
+        using var stream = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 20);
+        stream.Position = DataOffset + info.Begin;
+        using var target = destination.view(rows, rowElements);
+        using var buffer = empty([rowsPerChunk, rowElements], type);
+        for (long row = 0; row < rows; row += rowsPerChunk)
+        {
+            long count = Math.Min(rowsPerChunk, rows - row);
+            using var chunk = count == rowsPerChunk ? buffer.alias() : empty([count, rowElements], type);
+            stream.ReadExactly(chunk.bytes);
+            using var slice = target.narrow(0, row, count);
+            slice.copy_(chunk);
+        }
+    }
+
     /// <inheritdoc />
     public void Dispose()
     {

@@ -16,8 +16,11 @@ public static class ComputeDevice
     /// Resolves <c>"auto"</c> (CUDA device 0 when available, else CPU), <c>"cpu"</c>, <c>"cuda"</c> or <c>"cuda:N"</c>.
     /// </summary>
     /// <exception cref="ArgumentException">The text is not one of those forms, or CUDA (or device N) is not available.</exception>
+    /// <exception cref="LibTorchLoadException">TorchSharp's native backend cannot be loaded (see <see cref="LibTorchBackend"/>).</exception>
     public static Device Resolve(string? spec)
     {
+        // The first TorchSharp call of a model load: the native backend is chosen and checked here.
+        LibTorchBackend.EnsureLoaded();
         var text = string.IsNullOrWhiteSpace(spec) ? "auto" : spec.Trim().ToLowerInvariant();
         if (text == "auto")
         {

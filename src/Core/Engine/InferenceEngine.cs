@@ -64,6 +64,7 @@ public sealed class InferenceEngine : IInferenceEngine, IDisposable
 
         ModelId = options.ModelId ?? (string.IsNullOrWhiteSpace(options.ModelPath) ? "recurrent-depth" : new DirectoryInfo(options.ModelPath).Name);
         _core = new EngineCore(model, options, logger ?? NullLogger.Instance, depthAwareScheduling, $"RecurrentDepth engine ({ModelId})");
+        ConstraintFactory = new Generation.Constraints.TokenConstraintFactory(() => Generation.Constraints.TokenVocabulary.FromTokenizer(tokenizer, model.Config.VocabSize));
         _metrics = new EngineMetrics(this);
     }
 
@@ -78,7 +79,7 @@ public sealed class InferenceEngine : IInferenceEngine, IDisposable
         }
 
         var tokenizer = HuginnTokenizer.Load(options.ModelPath);
-        var model = RavenModel.Load(options.ModelPath, new ModelLoadOptions { Device = options.Device, DType = options.DType }, progress);
+        var model = RavenModel.Load(options.ModelPath, new ModelLoadOptions { Device = options.Device, DType = options.DType, CheckFinite = options.CheckWeights }, progress);
         try
         {
             return new InferenceEngine(model, tokenizer, options, logger, ownsModel: true);
@@ -108,6 +109,7 @@ public sealed class InferenceEngine : IInferenceEngine, IDisposable
     /// <summary>
     /// Compiles requests' <see cref="GenerationRequest.Constraint"/> into token masks (constrained decoding). Set it
     /// once, before serving; while null, a request with a constraint is rejected with <see cref="NotSupportedException"/>.
+    /// Defaults to <see cref="Generation.Constraints.TokenConstraintFactory"/> over the engine's tokenizer.
     /// </summary>
     public Generation.Constraints.ITokenConstraintFactory? ConstraintFactory { get; set; }
 

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using RecurrentDepth.Devices;
 
 namespace RecurrentDepth.Engine;
 
@@ -28,6 +29,12 @@ public sealed class ModelHealthCheck(IInferenceEngine engine) : IHealthCheck
             data["kv_blocks_total"] = load.KvBlocksTotal;
             data["kv_blocks_free"] = load.KvBlocksFree;
             data["prefix_cache_bytes"] = load.PrefixCacheBytes;
+        }
+
+        // Which libtorch serves (folder, version found vs the one TorchSharp is built for): the first thing to check on a new machine.
+        foreach (var (key, value) in LibTorchBackend.Loaded?.ToHealthData() ?? new Dictionary<string, object>())
+        {
+            data[key] = value;
         }
 
         var result = engine.State switch

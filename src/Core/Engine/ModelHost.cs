@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using RecurrentDepth.Devices;
 using RecurrentDepth.Modeling;
 
 namespace RecurrentDepth.Engine;
@@ -100,6 +101,7 @@ public sealed class ModelHost : BackgroundService, IInferenceEngine
         try
         {
             _options.Validate();
+            LogNativeBackend(LibTorchBackend.EnsureLoaded());
             _logger.LogInformation("Loading model {ModelId} from {Path} (device {Device}, dtype {DType}).", ModelId, _options.ModelPath, _options.Device, _options.DType);
             var engine = await Task.Run(() => InferenceEngine.Load(_options, new Progress(this), _logger), stoppingToken).ConfigureAwait(false);
             if (_stopped || stoppingToken.IsCancellationRequested)
@@ -120,9 +122,22 @@ public sealed class ModelHost : BackgroundService, IInferenceEngine
         }
         catch (Exception ex)
         {
-            _failure = ex.Message;
+            // A native-load failure surfaces from TorchSharp as a bare TypeInitializationException; say why instead.
+            _failure = NativeLoadDiagnosis.Describe(ex) ?? ex.Message;
             _logger.LogError(ex, "Model {ModelId} failed to load: {Reason}", ModelId, ex.Message);
             _loaded.TrySetException(ex);
+        }
+    }
+
+    private void LogNativeBackend(LibTorchBackendInfo backend)
+    {
+        if (backend.VersionMatches == false)
+        {
+            _logger.LogWarning("Running on {Backend}", backend.Describe());
+        }
+        else
+        {
+            _logger.LogInformation("Running on {Backend}", backend.Describe());
         }
     }
 

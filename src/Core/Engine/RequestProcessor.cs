@@ -60,7 +60,7 @@ internal sealed class RequestProcessor
         {
             var factory = constraintFactory ?? throw new NotSupportedException(
                 $"Constrained decoding (GenerationRequest.Constraint, kind {wanted.Kind}) is not available: no ITokenConstraintFactory is registered with the engine (InferenceEngine.ConstraintFactory).");
-            constraint = factory.Create(wanted, _config.VocabSize);
+            constraint = factory.Create(wanted, _config.VocabSize, Math.Max(1, Math.Min(request.MaxNewTokens, ContextLimit - prompt.Count)));
         }
 
         var options = new SequenceOptions

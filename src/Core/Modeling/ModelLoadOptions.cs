@@ -14,6 +14,13 @@ public sealed record ModelLoadOptions
     /// fail if they differ. Default false: only the shape is checked (the comparison reads the matrix twice).
     /// </summary>
     public bool VerifyTiedHead { get; init; }
+
+    /// <summary>
+    /// Fail the load when a weight holds NaN or infinity after conversion to the compute dtype, naming the tensor.
+    /// Default false here (parity and training code load what they wrote); the engine sets it from
+    /// <c>EngineOptions.CheckWeights</c>.
+    /// </summary>
+    public bool CheckFinite { get; init; }
 }
 
 /// <summary>Progress of a model load, reported once per tensor.</summary>

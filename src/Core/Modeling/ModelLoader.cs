@@ -37,7 +37,7 @@ public static class ModelLoader
         var model = new RavenModel(config, dtype, device);
         try
         {
-            LoadWeights(model, checkpoint, options.VerifyTiedHead, progress);
+            LoadWeights(model, checkpoint, options.VerifyTiedHead, progress, options.CheckFinite);
         }
         catch
         {
@@ -49,8 +49,11 @@ public static class ModelLoader
     }
 
     /// <summary>Copies every parameter of <paramref name="model"/> from <paramref name="checkpoint"/>, checking names and shapes.</summary>
-    /// <exception cref="InvalidDataException">A parameter is missing or has the wrong shape, or the checkpoint has a tensor the model does not.</exception>
-    public static void LoadWeights(RavenModel model, SafetensorsCheckpoint checkpoint, bool verifyTiedHead = false, IProgress<ModelLoadProgress>? progress = null)
+    /// <exception cref="InvalidDataException">
+    /// A parameter is missing or has the wrong shape, the checkpoint has a tensor the model does not, or (with
+    /// <paramref name="checkFinite"/>) a loaded weight holds NaN or infinity.
+    /// </exception>
+    public static void LoadWeights(RavenModel model, SafetensorsCheckpoint checkpoint, bool verifyTiedHead = false, IProgress<ModelLoadProgress>? progress = null, bool checkFinite = false)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(checkpoint);
@@ -70,8 +73,21 @@ public static class ModelLoader
                 CheckFloat(info, file);
                 using (var scope = NewDisposeScope())
                 {
-                    var stored = file.Read(name);
-                    parameter.copy_(stored.to(parameter.dtype, parameter.device));
+                    if (info.DType.ToScalarType() == parameter.dtype && parameter.device.type == TorchSharp.DeviceType.CPU)
+                    {
+                        // Same dtype on the CPU: copy straight from the file mapping (the mmap path).
+                        parameter.copy_(file.Read(name));
+                    }
+                    else
+                    {
+                        // A conversion (fp32 -> bf16) or a device copy: stream in chunks, so the mapped fp32 pages never pile up.
+                        file.CopyInto(name, parameter);
+                    }
+
+                    if (checkFinite)
+                    {
+                        CheckFinite(parameter, info, file);
+                    }
                 }
 
                 loaded += info.ByteLength;
@@ -125,6 +141,21 @@ public static class ModelLoader
         {
             throw new InvalidDataException($"Tensor '{info.Name}' in {Path.GetFileName(file.Path)} is stored as {info.DType}; weights must be F32, BF16, F16 or F64.");
         }
+    }
+
+    private static void CheckFinite(TorchSharp.Modules.Parameter parameter, SafetensorsTensorInfo info, SafetensorsFile file)
+    {
+        // One reduction and one host read per tensor; the count is computed only for the error message.
+        if (isfinite(parameter).all().item<bool>())
+        {
+            return;
+        }
+
+        long nan = isnan(parameter).sum().item<long>();
+        long bad = (~isfinite(parameter)).sum().item<long>();
+        throw new InvalidDataException(
+            $"Tensor '{info.Name}' in {Path.GetFileName(file.Path)} holds {bad} non-finite value(s) ({nan} NaN, {bad - nan} infinite) " +
+            $"after conversion to {parameter.dtype}; the checkpoint is damaged (or overflows this dtype). Set RecurrentDepth:CheckWeights to false to load it anyway.");
     }
 
     private static void CheckTiedHead(RavenModel model, SafetensorsCheckpoint checkpoint, bool verifyValues)

@@ -1,4 +1,5 @@
 using RecurrentDepth.Checkpoints;
+using RecurrentDepth.Engine;
 using RecurrentDepth.Modeling;
 using RecurrentDepth.Tests.TestSupport;
 using static TorchSharp.torch;
@@ -122,5 +123,61 @@ public sealed class CheckpointContentTests : IDisposable
         Assert.Contains("'x'", ex.Message, StringComparison.Ordinal);
         Assert.Contains(one, ex.Message, StringComparison.Ordinal);
         Assert.Contains(two, ex.Message, StringComparison.Ordinal);
+    }
+
+    private void WriteFixtureWithOneNaN(string name, long row, long column)
+    {
+        Tensor? damaged = null;
+        try
+        {
+            TestCheckpoints.WriteFixtureCopy(_temp.Path, ts => ts.Select(t =>
+            {
+                if (t.Key != name)
+                {
+                    return t;
+                }
+
+                damaged = t.Value.clone();
+                damaged[row, column] = float.NaN;
+                return new KeyValuePair<string, Tensor>(name, damaged);
+            }).ToList());
+        }
+        finally
+        {
+            damaged?.Dispose();
+        }
+    }
+
+    [Fact]
+    public void A_weight_holding_NaN_is_refused_naming_the_tensor_when_finiteness_is_checked()
+    {
+        const string name = "transformer.wte.weight";
+        WriteFixtureWithOneNaN(name, 7, 3);
+
+        var ex = Assert.Throws<InvalidDataException>(() => RavenModel.Load(_temp.Path, Cpu with { CheckFinite = true }).Dispose());
+
+        Assert.Contains($"'{name}'", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("model.safetensors", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("1 non-finite value(s) (1 NaN, 0 infinite)", ex.Message, StringComparison.Ordinal);
+        // Unchecked, the same file loads: the check is what stops it, not some other validation.
+        RavenModel.Load(_temp.Path, Cpu).Dispose();
+    }
+
+    [Fact]
+    public void The_engine_checks_weights_by_default_and_CheckWeights_false_loads_them()
+    {
+        WriteFixtureWithOneNaN("transformer.core_block.1.attn.Wqkv.weight", 0, 0);
+        foreach (var file in new[] { "tokenizer.json", "tokenizer_config.json" })
+        {
+            File.Copy(Path.Combine(FixtureCatalog.Tiny, file), _temp.File(file));
+        }
+
+        var options = new EngineOptions { ModelPath = _temp.Path, Device = "cpu", DType = "float32" };
+        Assert.True(options.CheckWeights);
+
+        var ex = Assert.Throws<InvalidDataException>(() => InferenceEngine.Load(options).Dispose());
+        Assert.Contains("'transformer.core_block.1.attn.Wqkv.weight'", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("RecurrentDepth:CheckWeights", ex.Message, StringComparison.Ordinal);
+        InferenceEngine.Load(options with { CheckWeights = false }).Dispose();
     }
 }

@@ -7,7 +7,7 @@ namespace RecurrentDepth.Tests.Engine;
 /// <summary>Engine-level behaviour of the batched step: host reads, non-finite rows, constraints, exit values.</summary>
 public sealed class EngineBatchingTests
 {
-    private static EngineOptions Options() => new() { ModelPath = FixtureCatalog.Tiny, Device = "cpu", DType = "float32", MaxBatch = 8 };
+    private static EngineOptions Options() => new() { ModelPath = FixtureCatalog.Tiny, Device = TestDevice.Name, DType = "float32", MaxBatch = 8 };
 
     private static GenerationRequest Request(int seed, int steps) => new()
     {
@@ -33,6 +33,7 @@ public sealed class EngineBatchingTests
     public async Task A_constraint_without_a_registered_factory_is_rejected_at_submission()
     {
         using var engine = InferenceEngine.Load(Options());
+        engine.ConstraintFactory = null; // the engine registers the default factory; an app may remove it
         var constrained = Request(1, 2) with { Constraint = new OutputConstraint { Kind = OutputConstraintKind.Json } };
         var error = await Assert.ThrowsAsync<NotSupportedException>(() => Collect(engine, constrained));
         Assert.Contains("Constrained decoding", error.Message, StringComparison.Ordinal);

@@ -11,7 +11,7 @@ public sealed class InferenceEngineEdgeCaseTests
     private static EngineOptions Options(string? path = null) => new()
     {
         ModelPath = path ?? FixtureCatalog.Tiny,
-        Device = "cpu",
+        Device = TestDevice.Name,
         DType = "float32",
         MaxBatch = 4,
         MaxQueue = 16,

@@ -10,7 +10,7 @@ public sealed class InferenceEngineTests
     private static EngineOptions Options(int maxBatch = 8, int maxQueue = 64) => new()
     {
         ModelPath = FixtureCatalog.Tiny,
-        Device = "cpu",
+        Device = TestDevice.Name,
         DType = "float32",
         MaxBatch = maxBatch,
         MaxQueue = maxQueue,

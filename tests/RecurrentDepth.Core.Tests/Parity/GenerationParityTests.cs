@@ -12,7 +12,8 @@ namespace RecurrentDepth.Tests.Parity;
 /// <summary>
 /// Replays every generation run stored in the fixture folders (<c>gen.*</c>, <c>gen16.*</c>, <c>adaptive.*</c>,
 /// <c>cache.*</c>) through <see cref="RecurrentDecoder"/>, feeding the reference's per-position initial states.
-/// Token sequences and per-call step counts must match exactly; next-token logits at atol 1e-4; exit criterion
+/// Token sequences and per-call step counts must match exactly; next-token logits at atol 1e-5 (the README's claim;
+/// largest seen 1.6e-6); exit criterion
 /// values at 1e-4 relative, with an absolute floor for values near zero: 1e-6, except entropy-diff, whose values
 /// are differences of two float32 entropies near ln(vocab) ≈ 6.2 and so carry a few float32 ulps of 6.2 (≈ 5e-7
 /// each) of rounding whatever the implementation; there the floor is 4e-6. Every exit decision must still match.
@@ -26,7 +27,7 @@ namespace RecurrentDepth.Tests.Parity;
 /// </summary>
 public sealed class GenerationParityTests(ITestOutputHelper output)
 {
-    public const double LogitAtol = 1e-4;
+    public const double LogitAtol = 1e-5;
     public const double ExitRtol = 1e-4;
     public const double ExitAtolFloor = 1e-6;
     public const double EntropyDiffAtolFloor = 4e-6;

@@ -67,7 +67,7 @@ public static class FixtureCatalog
     {
         var config = RavenConfig.Load(Path.Combine(folder, "config.json"));
         using var checkpoint = SafetensorsCheckpoint.Open(weightsFile ?? folder);
-        var model = new RavenModel(config, dtype, CPU);
+        var model = new RavenModel(config, dtype, TestDevice.Current);
         ModelLoader.LoadWeights(model, checkpoint);
         return model;
     }

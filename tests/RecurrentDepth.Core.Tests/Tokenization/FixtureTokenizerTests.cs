@@ -22,14 +22,17 @@ public sealed class FixtureTokenizerTests : IDisposable
         }
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData(HuginnTokenizer.TokenizerFileName)]
     [InlineData(HuginnTokenizer.ConfigFileName)]
     public void Builder_regenerates_the_committed_fixture_byte_for_byte(string file)
     {
+        // Rewriting the fixture and then comparing against it could not fail, so a regenerating run checks nothing:
+        // it writes the files and skips; the next run without the variable compares.
         if (Environment.GetEnvironmentVariable(RegenerateVariable) is { Length: > 0 } target)
         {
             FixtureTokenizerBuilder.Write(target);
+            throw new SkipException($"Rewrote the tokenizer fixture in {target}; run again without {RegenerateVariable} to verify it.");
         }
 
         FixtureTokenizerBuilder.Write(_temp);

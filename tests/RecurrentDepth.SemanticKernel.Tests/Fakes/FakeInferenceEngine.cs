@@ -32,6 +32,14 @@ internal sealed class FakeInferenceEngine(string modelId = "huginn-fake") : IInf
     /// <summary>Prompt tokens the summary reports as reused from a prefix cache.</summary>
     public int CachedInputTokens { get; set; }
 
+    /// <summary>Ends every generation after its first token with finish reason cancelled, as the engine does when its host stops.</summary>
+    public bool StopAfterFirstToken { get; set; }
+
+    /// <summary>The convergence value of token i of a request (null: not measured); above 5e-4 counts as unconverged.</summary>
+    public Func<GenerationRequest, int, double?>? ExitValue { get; set; }
+
+    public const double UnconvergedAbove = 5e-4;
+
     public int Calls => Volatile.Read(ref _calls);
 
     public GenerationRequest LastRequest => Requests.Last();
@@ -72,9 +80,10 @@ internal sealed class FakeInferenceEngine(string modelId = "huginn-fake") : IInf
             await Task.Delay(Timeout.Infinite, cancellationToken);
         }
 
-        int count = Math.Min(request.MaxNewTokens, Words.Length);
+        int count = StopAfterFirstToken ? 1 : Math.Min(request.MaxNewTokens, Words.Length);
         var steps = new List<int>();
         int capHits = 0;
+        var values = new List<double?>();
         for (int i = 0; i < count; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -83,7 +92,9 @@ internal sealed class FakeInferenceEngine(string modelId = "huginn-fake") : IInf
             bool early = request.Depth.Criterion != ExitCriterion.None && !last;
             capHits += early ? 0 : 1;
             steps.Add(s);
-            yield return new GenerationUpdate(Words[i], new GeneratedToken(100 + i, s, early));
+            double? value = ExitValue?.Invoke(request, i);
+            values.Add(value);
+            yield return new GenerationUpdate(Words[i], new GeneratedToken(100 + i, s, early, value));
             if (FailAfterFirstToken is { } failure)
             {
                 throw failure;
@@ -99,8 +110,10 @@ internal sealed class FakeInferenceEngine(string modelId = "huginn-fake") : IInf
             TotalSteps = steps.Sum(),
             MaxSteps = steps.Max(),
             CapHitTokens = capHits,
+            UnconvergedTokens = values.Count(v => v > UnconvergedAbove),
+            MaxExitValue = values.Max(),
             EffectiveFlops = (steps.Sum() + input * request.Depth.MaxSteps) * FlopsPerStep,
-            FinishReason = count < Words.Length ? FinishReason.Length : FinishReason.Stop,
+            FinishReason = StopAfterFirstToken ? FinishReason.Cancelled : count < Words.Length ? FinishReason.Length : FinishReason.Stop,
             Elapsed = TimeSpan.FromMilliseconds(100),
             Depth = request.Depth,
         });

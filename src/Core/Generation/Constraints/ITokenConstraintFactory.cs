@@ -14,4 +14,15 @@ public interface ITokenConstraintFactory
     /// <param name="vocabSize">Size of the model's vocabulary (the bitmask covers ids 0 .. vocabSize − 1).</param>
     /// <exception cref="ArgumentException">The constraint is malformed (e.g. an invalid schema or pattern).</exception>
     ITokenConstraint Create(OutputConstraint constraint, int vocabSize);
+
+    /// <summary>
+    /// Creates a fresh grammar state for a response of at most <paramref name="tokenBudget"/> tokens. A factory that
+    /// knows the budget keeps every output completable within it (the value closes before the tokens run out); the
+    /// default ignores it.
+    /// </summary>
+    /// <param name="constraint">The request's constraint.</param>
+    /// <param name="vocabSize">Size of the model's vocabulary.</param>
+    /// <param name="tokenBudget">Tokens the response may take (the request's limit, or what the context leaves).</param>
+    /// <exception cref="ArgumentException">The constraint is malformed or cannot be met within the budget.</exception>
+    ITokenConstraint Create(OutputConstraint constraint, int vocabSize, int tokenBudget) => Create(constraint, vocabSize);
 }
