@@ -25,7 +25,8 @@ public static class DecodeBenchmark
 
     /// <summary>Runs the benchmark and prints markdown tables.</summary>
     /// <param name="args"><c>--tokens N</c> decoded tokens per run (default 32); <c>--repeats N</c> timed runs per
-    /// row (default 5); <c>--model DIR</c> checkpoint folder (default: the tiny fixture copied next to the program).</param>
+    /// row (default 5); <c>--model DIR</c> checkpoint folder (default: the tiny fixture copied next to the program);
+    /// <c>--only single|batch|context</c> runs one table.</param>
     /// <returns>The process exit code.</returns>
     public static int Run(string[] args)
     {
@@ -41,9 +42,29 @@ public static class DecodeBenchmark
             $"vocab {c.VocabSize}), {model.DType} on CPU, torch threads {torch.get_num_threads()}, prompt {PromptLength}, {tokens} decoded tokens per run, " +
             $"{repeats} runs per row; CPU = median thread CPU time, wall = best wall time");
 
-        SingleTable(model, tokens, repeats);
-        BatchTable(model, tokens, repeats);
-        ContextTable(model, repeats);
+        // --only single|batch|context runs one table (e.g. to re-measure the depth-aware vs lock-step rows alone).
+        string only = StringOption(args, "--only") ?? "all";
+        if (only is not ("all" or "single" or "batch" or "context"))
+        {
+            Console.Error.WriteLine($"--only expects single, batch or context (got '{only}').");
+            return 2;
+        }
+
+        if (only is "all" or "single")
+        {
+            SingleTable(model, tokens, repeats);
+        }
+
+        if (only is "all" or "batch")
+        {
+            BatchTable(model, tokens, repeats);
+        }
+
+        if (only is "all" or "context")
+        {
+            ContextTable(model, repeats);
+        }
+
         return 0;
     }
 
@@ -94,7 +115,7 @@ public static class DecodeBenchmark
     private static void BatchTable(RavenModel model, int tokens, int repeats)
     {
         Console.WriteLine();
-        Console.WriteLine("## Batch 8, mixed depths: depth-aware vs lock-step");
+        Console.WriteLine("## Batch 8 (and 32), mixed depths: depth-aware vs lock-step");
         Console.WriteLine();
         Console.WriteLine("| workload | schedule | core batches | sequence steps | tokens | CPU s | tok/s (CPU) | wall s | mean batches until a row finishes | batches vs lock-step | tok/s vs lock-step |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|");
@@ -159,6 +180,13 @@ public static class DecodeBenchmark
             Options(4, kl, tokens), Options(5, kl, tokens),
             Options(6, DepthPolicy.Fixed(16), tokens / 2), Options(7, DepthPolicy.Fixed(32), tokens / 4),
         ]);
+
+        // 32 requests at the connector's default efforts (none: fixed 4, low: fixed 8, medium: KL exit up to 16, high:
+        // KL exit up to 32), all admitted together, with lengths from a quarter to the full token count.
+        var efforts = new[] { DepthPolicy.Fixed(4), DepthPolicy.Fixed(8), new DepthPolicy { MaxSteps = 16, Criterion = ExitCriterion.Kl, Threshold = 5e-4 }.Validate(), kl };
+        int[] lengths = [tokens, tokens / 2, tokens / 4, tokens * 3 / 4];
+        yield return ("32 requests, mixed efforts none/low/medium/high",
+            Enumerable.Range(0, 32).Select(i => Options(i, efforts[i % 4], Math.Max(1, lengths[i / 4 % 4]))).ToArray());
     }
 
     private static SequenceOptions Options(int index, DepthPolicy depth, int maxNew, CacheStrategy? cache = null, int[]? prompt = null) => new()

@@ -60,6 +60,7 @@ internal sealed record GenerationOutcome(
         InputTokenCount = Summary.InputTokens,
         OutputTokenCount = Summary.OutputTokens,
         TotalTokenCount = Summary.InputTokens + Summary.OutputTokens,
+        CachedInputTokenCount = Summary.CachedInputTokens,
         AdditionalCounts = new AdditionalPropertiesDictionary<long>
         {
             [K.TotalSteps] = TotalSteps,
@@ -98,6 +99,7 @@ internal sealed record GenerationOutcome(
             [K.FallbackLevels] = FallbackLevels,
             [K.TokensPerSecond] = Summary.TokensPerSecond,
             [K.KvBytesPerToken] = Summary.KvBytesPerToken,
+            [K.CachedInputTokens] = (long)Summary.CachedInputTokens,
             [K.UnconvergedTokens] = Summary.UnconvergedTokens,
             [K.UnconvergedShare] = Summary.UnconvergedShare,
         };

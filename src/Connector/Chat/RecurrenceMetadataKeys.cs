@@ -79,6 +79,9 @@ public static class RecurrenceMetadataKeys
     /// <summary>Key/value cache bytes per token the sequence held at the end (double; long in AdditionalCounts).</summary>
     public const string KvBytesPerToken = "recurrence_kv_bytes_per_token";
 
+    /// <summary>Prompt tokens reused from the engine's prefix cache, not prefilled again (long; also MEAI <c>UsageDetails.CachedInputTokenCount</c>).</summary>
+    public const string CachedInputTokens = "cached_input_tokens";
+
     /// <summary>Generated tokens per second of engine time (double; not in AdditionalCounts).</summary>
     public const string TokensPerSecond = "recurrence_tokens_per_second";
 

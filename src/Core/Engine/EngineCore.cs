@@ -28,7 +28,7 @@ internal sealed class EngineCore : IDisposable
     private int _queued;
     private int _activeCount;
     private long _reservedBytes;
-    private long _coreBatches, _sequenceSteps, _generatedTokens, _hostReads, _steps, _prefilledTokens;
+    private readonly EngineCounters _counters = new();
 
     public EngineCore(RavenModel model, EngineOptions options, ILogger logger, bool depthAware, string name)
     {
@@ -58,17 +58,8 @@ internal sealed class EngineCore : IDisposable
 
     public int PrefixCacheEntries => _prefixCache?.Count ?? 0;
 
-    public long CoreBatches => Interlocked.Read(ref _coreBatches);
-
-    public long SequenceSteps => Interlocked.Read(ref _sequenceSteps);
-
-    public long GeneratedTokens => Interlocked.Read(ref _generatedTokens);
-
-    public long HostReads => Interlocked.Read(ref _hostReads);
-
-    public long Steps => Interlocked.Read(ref _steps);
-
-    public long PrefilledTokens => Interlocked.Read(ref _prefilledTokens);
+    /// <summary>Counts of the work done so far (read from any thread).</summary>
+    public EngineCounters Counters => _counters;
 
     /// <summary>Queues a request; false when the queue is full or closed.</summary>
     public bool TrySubmit(EngineRequest request)
@@ -225,7 +216,7 @@ internal sealed class EngineCore : IDisposable
     private void StepOnce(RecurrentDecoder decoder)
     {
         IReadOnlyList<TokenEvent> events;
-        long batches = decoder.CoreBatches, steps = decoder.SequenceSteps, reads = decoder.HostReads, decodeSteps = decoder.Steps, prefilled = decoder.PrefilledTokens;
+        var before = EngineCounters.Read(decoder);
         try
         {
             events = decoder.Step();
@@ -243,11 +234,7 @@ internal sealed class EngineCore : IDisposable
         }
         finally
         {
-            Interlocked.Add(ref _coreBatches, decoder.CoreBatches - batches);
-            Interlocked.Add(ref _sequenceSteps, decoder.SequenceSteps - steps);
-            Interlocked.Add(ref _hostReads, decoder.HostReads - reads);
-            Interlocked.Add(ref _steps, decoder.Steps - decodeSteps);
-            Interlocked.Add(ref _prefilledTokens, decoder.PrefilledTokens - prefilled);
+            _counters.Add(before, EngineCounters.Read(decoder));
         }
 
         foreach (var (sequence, request) in _active.Where(kv => kv.Key.Error is not null).ToList())
@@ -263,7 +250,7 @@ internal sealed class EngineCore : IDisposable
                 continue;
             }
 
-            Interlocked.Increment(ref _generatedTokens);
+            _counters.TokenGenerated();
             request.Events.Writer.TryWrite((e.Token, null));
             if (e.Sequence.Phase == SequencePhase.Finished)
             {

@@ -101,10 +101,10 @@ public sealed class InferenceEngine : IInferenceEngine, IDisposable
     internal Action<IReadOnlyList<DecodeSequence>, torch.Tensor>? LogitsInjection { get => _core.LogitsInjection; set => _core.LogitsInjection = value; }
 
     /// <summary>Device-to-host reads the decoder made so far (at most one per decode step).</summary>
-    internal long HostReads => _core.HostReads;
+    internal long HostReads => _core.Counters.HostReads;
 
     /// <summary>Decode steps run so far.</summary>
-    internal long DecodeSteps => _core.Steps;
+    internal long DecodeSteps => _core.Counters.Steps;
 
     /// <summary>
     /// Compiles requests' <see cref="GenerationRequest.Constraint"/> into token masks (constrained decoding). Set it
@@ -161,16 +161,16 @@ public sealed class InferenceEngine : IInferenceEngine, IDisposable
     public int PrefixCacheEntries => _core.PrefixCacheEntries;
 
     /// <summary>Batched recurrence steps run so far (what depth-aware scheduling saves).</summary>
-    public long CoreBatches => _core.CoreBatches;
+    public long CoreBatches => _core.Counters.CoreBatches;
 
     /// <summary>Recurrence steps summed over sequences so far.</summary>
-    public long SequenceSteps => _core.SequenceSteps;
+    public long SequenceSteps => _core.Counters.SequenceSteps;
 
     /// <summary>Tokens generated so far, all requests together.</summary>
-    public long GeneratedTokens => _core.GeneratedTokens;
+    public long GeneratedTokens => _core.Counters.GeneratedTokens;
 
     /// <summary>Prompt positions run through the model so far (a prefix reused from the cache is not run again).</summary>
-    public long PrefilledTokens => _core.PrefilledTokens;
+    public long PrefilledTokens => _core.Counters.PrefilledTokens;
 
     /// <inheritdoc />
     public async IAsyncEnumerable<GenerationUpdate> GenerateAsync(GenerationRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)

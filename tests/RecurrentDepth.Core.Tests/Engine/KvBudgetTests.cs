@@ -117,7 +117,8 @@ public sealed class KvBudgetTests
             blockBytes = (long)InferenceEngine.KvBlockTokens * 2 * c.NHeads * c.HeadDim * sizeof(float);
         }
 
-        using var engine = InferenceEngine.Load(Options(budget: blockBytes * 100) with { PrefixCacheEnabled = true });
+        // Its own model id: engines of tests running in parallel publish on the same meter name.
+        using var engine = InferenceEngine.Load(Options(budget: blockBytes * 100) with { PrefixCacheEnabled = true, ModelId = "kv-budget-metrics-test" });
         var measured = new Dictionary<string, long>();
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>

@@ -30,6 +30,9 @@ internal sealed class FakeInferenceEngine(string modelId = "huginn-fake") : IInf
     /// <summary>Throws this after the first token (to check that a started stream is never retried).</summary>
     public Exception? FailAfterFirstToken { get; set; }
 
+    /// <summary>Prompt tokens the summary reports as reused from a prefix cache.</summary>
+    public int CachedInputTokens { get; set; }
+
     /// <summary>Ends every generation after its first token with finish reason cancelled, as the engine does when its host stops.</summary>
     public bool StopAfterFirstToken { get; set; }
 
@@ -107,6 +110,7 @@ internal sealed class FakeInferenceEngine(string modelId = "huginn-fake") : IInf
         yield return new GenerationUpdate("", null, new GenerationSummary
         {
             InputTokens = input,
+            CachedInputTokens = CachedInputTokens,
             OutputTokens = count,
             TotalSteps = steps.Sum(),
             MaxSteps = steps.Max(),
