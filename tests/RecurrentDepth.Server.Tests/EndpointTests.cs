@@ -140,26 +140,30 @@ public sealed class ToolPassThroughTests(ServedModel served)
     private static readonly object Tool = new { type = "function", function = new { name = "add", description = "Adds two digits.", parameters = new { type = "object", properties = new { a = new { type = "integer" } } } } };
 
     [Fact]
-    public async Task A_required_tool_call_is_never_answered_with_silent_text()
+    public async Task A_required_tool_call_is_answered_with_a_call_of_that_tool()
+    {
+        using var response = await served.Host.PostChatAsync(new { messages = new[] { Wire.User("1+3=") }, tools = new[] { Tool }, tool_choice = "required", max_tokens = 64 });
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var choice = doc.RootElement.GetProperty("choices")[0];
+        Assert.Equal("tool_calls", choice.GetProperty("finish_reason").GetString());
+        var function = choice.GetProperty("message").GetProperty("tool_calls")[0].GetProperty("function");
+        Assert.Equal("add", function.GetProperty("name").GetString());
+        using var arguments = JsonDocument.Parse(function.GetProperty("arguments").GetString()!);
+        Assert.Equal(JsonValueKind.Object, arguments.RootElement.ValueKind);
+    }
+
+    [Fact]
+    public async Task A_required_tool_call_that_cannot_fit_in_max_tokens_is_a_clear_400()
     {
         using var response = await served.Host.PostChatAsync(new { messages = new[] { Wire.User("1+3=") }, tools = new[] { Tool }, tool_choice = "required", max_tokens = 8 });
-        string body = await response.Content.ReadAsStringAsync();
 
-        // Either the connector refuses what it cannot do (an explicit 400), or it calls the tool.
-        if (response.StatusCode == HttpStatusCode.BadRequest)
-        {
-            using var error = JsonDocument.Parse(body);
-            Assert.Equal("unsupported", error.RootElement.GetProperty("error").GetProperty("code").GetString());
-            Assert.Contains("tool", error.RootElement.GetProperty("error").GetProperty("message").GetString(), StringComparison.OrdinalIgnoreCase);
-        }
-        else
-        {
-            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            using var doc = JsonDocument.Parse(body);
-            var choice = doc.RootElement.GetProperty("choices")[0];
-            Assert.Equal("tool_calls", choice.GetProperty("finish_reason").GetString());
-            Assert.Equal("add", choice.GetProperty("message").GetProperty("tool_calls")[0].GetProperty("function").GetProperty("name").GetString());
-        }
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        using var error = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var body = error.RootElement.GetProperty("error");
+        Assert.Equal("invalid_value", body.GetProperty("code").GetString());
+        Assert.Contains("more than the 8 the request may generate", body.GetProperty("message").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -139,7 +139,9 @@ public sealed class PrefixReuseTests
 
         int[] next = [.. FirstPrompt, .. stopped.Tokens.Select(t => t.TokenId), 21];
         var (_, summary, prefilled) = await Run(engine, Turn(next, seed: 12));
-        Assert.Equal(FirstPrompt.Length + kept - 1, summary.CachedInputTokens);
-        Assert.Equal(2, prefilled);
+        // The device thread may or may not have fed the last kept token before the stop reached it (the stop string is
+        // matched off the device thread), so the cache holds the prompt plus kept - 1 or kept tokens: never a token after the stop.
+        Assert.InRange(summary.CachedInputTokens, FirstPrompt.Length + kept - 1, FirstPrompt.Length + kept);
+        Assert.Equal(next.Length, summary.CachedInputTokens + (int)prefilled);
     }
 }
