@@ -8,7 +8,7 @@ using TorchSharp;
 namespace RecurrentDepth.Benchmarks.Serving;
 
 /// <summary>
-/// <c>worker</c>: the C# side of <c>../shared/bench-reference</c> (its PROTOCOL.md). A long-lived process that reads
+/// <c>worker</c>: the C# side of the side-by-side harness (protocol copied beside this file: PROTOCOL.md). A long-lived process that reads
 /// one JSON command per line on stdin and answers each with one <c>@@SBS {json}</c> line on stdout; everything else
 /// goes to stderr. Models are served by <see cref="BenchEngine"/> (the project's engine, as an application loads
 /// it) and every <c>run</c> goes through <see cref="ServingRun"/>: one request per row, submitted together.
