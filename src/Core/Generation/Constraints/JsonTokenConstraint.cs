@@ -73,10 +73,7 @@ internal sealed class JsonTokenConstraint : ITokenConstraint
 
         if (IsComplete)
         {
-            foreach (int id in _vocabulary.EndIds)
-            {
-                TokenVocabulary.Set(words, id);
-            }
+            _vocabulary.AllowEnds(words);
         }
     }
 
@@ -88,7 +85,7 @@ internal sealed class JsonTokenConstraint : ITokenConstraint
             throw new InvalidOperationException($"Token {tokenId} came after the end of the constrained output.");
         }
 
-        if (Array.IndexOf(_vocabulary.EndIds, tokenId) >= 0)
+        if (_vocabulary.IsEnd(tokenId))
         {
             if (!IsComplete)
             {

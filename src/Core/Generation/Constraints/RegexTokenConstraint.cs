@@ -61,10 +61,7 @@ internal sealed class RegexTokenConstraint : ITokenConstraint
 
         if (IsComplete)
         {
-            foreach (int id in _vocabulary.EndIds)
-            {
-                TokenVocabulary.Set(words, id);
-            }
+            _vocabulary.AllowEnds(words);
         }
     }
 
@@ -76,7 +73,7 @@ internal sealed class RegexTokenConstraint : ITokenConstraint
             throw new InvalidOperationException($"Token {tokenId} came after the end of the constrained output.");
         }
 
-        if (Array.IndexOf(_vocabulary.EndIds, tokenId) >= 0)
+        if (_vocabulary.IsEnd(tokenId))
         {
             _ended = IsComplete ? true : throw new InvalidOperationException($"End-of-turn token {tokenId} is not allowed: the text does not match the pattern yet.");
             return;

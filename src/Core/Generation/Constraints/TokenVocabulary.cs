@@ -84,6 +84,18 @@ public sealed class TokenVocabulary
     /// <summary>Ids that end a turn; allowed exactly when the output is complete.</summary>
     internal int[] EndIds { get; }
 
+    /// <summary>Whether <paramref name="tokenId"/> is one of the end-of-turn tokens.</summary>
+    internal bool IsEnd(int tokenId) => Array.IndexOf(EndIds, tokenId) >= 0;
+
+    /// <summary>Allows every end-of-turn token in <paramref name="words"/> (a constraint whose value is complete).</summary>
+    internal void AllowEnds(Span<ulong> words)
+    {
+        foreach (int id in EndIds)
+        {
+            Set(words, id);
+        }
+    }
+
     /// <summary>Trie of every token with bytes.</summary>
     internal TokenTrie All { get; }
 
