@@ -236,12 +236,7 @@ internal static class JsonMatcher
         ref var f = ref alt.Top;
         if (IsWhitespace(b))
         {
-            if (f.Phase is Open or Colon or Value or After or Comma && f.Whitespace < MaxWhitespace)
-            {
-                f.Whitespace++;
-                output.Add(alt);
-            }
-
+            TakeWhitespace(alt, f.Phase is Open or Colon or Value or After or Comma, output);
             return;
         }
 
@@ -304,17 +299,23 @@ internal static class JsonMatcher
         output.Add(alt);
     }
 
+    /// <summary>Keeps <paramref name="alt"/> alive over one whitespace byte where whitespace may stand, up to <c>MaxWhitespace</c> in a row.</summary>
+    private static void TakeWhitespace(Alt alt, bool allowed, AltBuffer output)
+    {
+        ref var f = ref alt.Top;
+        if (allowed && f.Whitespace < MaxWhitespace)
+        {
+            f.Whitespace++;
+            output.Add(alt);
+        }
+    }
+
     private static void StepFreeObject(Alt alt, FreeObjectNode node, byte b, AltBuffer output)
     {
         ref var f = ref alt.Top;
         if (IsWhitespace(b))
         {
-            if (f.Whitespace < MaxWhitespace)
-            {
-                f.Whitespace++;
-                output.Add(alt);
-            }
-
+            TakeWhitespace(alt, allowed: true, output);
             return;
         }
 
@@ -350,12 +351,7 @@ internal static class JsonMatcher
         ref var f = ref alt.Top;
         if (IsWhitespace(b))
         {
-            if (f.Whitespace < MaxWhitespace)
-            {
-                f.Whitespace++;
-                output.Add(alt);
-            }
-
+            TakeWhitespace(alt, allowed: true, output);
             return;
         }
 
