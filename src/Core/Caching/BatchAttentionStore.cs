@@ -11,23 +11,39 @@ namespace RecurrentDepth.Caching;
 /// and is not in its future. Rows therefore never see each other, which is why batched generation gives the same
 /// tokens as generating each sequence alone (the reference ignores attention masks and cannot do this).
 /// </summary>
-public sealed class BatchAttentionStore : IKeyValueStore
+/// <remarks>
+/// All rows' caches share one <see cref="KvBlockPool"/>, so a layer call is one <c>index_copy_</c> of the new entries
+/// and one <c>index_select</c> of every row's history, whatever the batch size; the block tables are resolved on the
+/// host into those two index vectors. Padding writes to and reads from the pool's sink entry. The mask is built on the
+/// host, and once per model call when the rows have no holes (every layer of the call then shares it); the store owns
+/// that shared mask until it is disposed.
+/// </remarks>
+public sealed class BatchAttentionStore : IKeyValueStore, IDisposable
 {
     private readonly IReadOnlyList<SequenceKvCache> _rows;
     private readonly IReadOnlyList<int> _newTokens;
     private readonly IReadOnlyList<int>? _recurrences;
+    private readonly KvBlockPool _pool;
+    private Tensor? _mask;
+    private int[]? _maskCounts;
 
     /// <summary>Creates the store for one model call.</summary>
-    /// <param name="rows">Each row's cache, in batch order.</param>
+    /// <param name="rows">Each row's cache, in batch order; all on one <see cref="KvBlockPool"/>.</param>
     /// <param name="newTokens">Real (unpadded) tokens each row contributes to this call.</param>
     /// <param name="recurrences">Each row's core recurrence index for this call; null uses the model's.</param>
     public BatchAttentionStore(IReadOnlyList<SequenceKvCache> rows, IReadOnlyList<int> newTokens, IReadOnlyList<int>? recurrences = null)
     {
         ArgumentNullException.ThrowIfNull(rows);
         ArgumentNullException.ThrowIfNull(newTokens);
-        if (rows.Count != newTokens.Count || recurrences is not null && recurrences.Count != rows.Count)
+        if (rows.Count == 0 || rows.Count != newTokens.Count || recurrences is not null && recurrences.Count != rows.Count)
         {
-            throw new ArgumentException("rows, newTokens and recurrences must have one entry per batch row.");
+            throw new ArgumentException("rows, newTokens and recurrences must have one entry per batch row (at least one row).");
+        }
+
+        _pool = rows[0].Pool;
+        if (rows.Any(r => !ReferenceEquals(r.Pool, _pool)))
+        {
+            throw new ArgumentException("Every row of a batch must keep its keys and values in the same KvBlockPool.", nameof(rows));
         }
 
         _rows = rows;
@@ -39,49 +55,84 @@ public sealed class BatchAttentionStore : IKeyValueStore
     public (Tensor Keys, Tensor Values, Tensor? Mask) Append(AttentionSlot slot, Tensor keys, Tensor values)
     {
         int batch = _rows.Count;
-        long queries = keys.shape[2];
-        var rowKeys = new Tensor[batch];
-        var rowValues = new Tensor[batch];
-        var rowPositions = new int[]?[batch];
+        int queries = (int)keys.shape[2];
+        long heads = keys.shape[1], headDim = keys.shape[3];
+        var slots = new AttentionSlot[batch];
+
+        // Entries this call writes: each row's real queries; padding goes to the sink (entry 0, the array's default).
+        var writes = new long[batch * queries];
+        for (int r = 0; r < batch; r++)
+        {
+            slots[r] = _recurrences is not null && slot.Stage == ModelStage.Core ? slot.AtRecurrence(_recurrences[r]) : slot;
+            _rows[r].Write(slots[r], _newTokens[r], writes.AsSpan(r * queries, _newTokens[r]));
+        }
+
+        var entries = stack([keys, values], 1).permute(0, 3, 1, 2, 4).reshape(batch * queries, 2, heads, headDim);
+        _pool.Storage.index_copy_(0, tensor(writes, device: keys.device), entries);
+
+        // What each row attends over, padded with the sink to the longest row.
+        int longest = _rows.Max(r => r.Length);
+        var reads = new long[batch * longest];
+        var counts = new int[batch];
+        var positions = new int[]?[batch];
         bool uniform = true;
         for (int r = 0; r < batch; r++)
         {
-            var rowSlot = _recurrences is not null && slot.Stage == ModelStage.Core ? slot.AtRecurrence(_recurrences[r]) : slot;
-            int n = _newTokens[r];
-            (rowKeys[r], rowValues[r], rowPositions[r]) = _rows[r].Append(rowSlot, keys.narrow(0, r, 1).narrow(2, 0, n), values.narrow(0, r, 1).narrow(2, 0, n));
-            uniform &= n == queries && rowPositions[r] is null && rowKeys[r].shape[2] == rowKeys[0].shape[2];
+            counts[r] = _rows[r].Read(slots[r], reads.AsSpan(r * longest, longest), out positions[r]);
+            uniform &= _newTokens[r] == queries && positions[r] is null && counts[r] == longest;
         }
 
-        if (uniform)
+        var kv = _pool.Storage.index_select(0, tensor(reads, device: keys.device))
+            .view(batch, longest, 2, heads, headDim)
+            .permute(2, 0, 3, 1, 4); // (2, B, H, T, D)
+        var (k, v) = (kv[0], kv[1]);
+
+        // Every row complete and equally long: the model's own causal rule applies unchanged.
+        return uniform ? (k, v, null) : (k, v, Mask(queries, longest, counts, positions, keys.device));
+    }
+
+    // true = attend. A query sees its own row's keys up to its position; padding queries (q >= new tokens) see key 0
+    // only, so their softmax stays finite (they are discarded); padding keys (k >= count) are never seen.
+    private Tensor Mask(int queries, int longest, int[] counts, int[]?[] positions, Device device)
+    {
+        bool holes = positions.Any(p => p is not null);
+        if (!holes && _mask is not null && _maskCounts is not null && _maskCounts.AsSpan().SequenceEqual(counts))
         {
-            // Every row is complete and equally long: the model's own causal rule applies unchanged.
-            return batch == 1 ? (rowKeys[0], rowValues[0], null) : (cat(rowKeys, 0), cat(rowValues, 0), null);
+            return _mask;
         }
 
-        long longest = rowKeys.Max(k => k.shape[2]);
-        var paddedKeys = zeros([batch, keys.shape[1], longest, keys.shape[3]], keys.dtype, keys.device);
-        var paddedValues = zeros_like(paddedKeys);
+        int batch = _rows.Count;
         var allowed = new bool[batch * queries * longest];
         for (int r = 0; r < batch; r++)
         {
-            long length = rowKeys[r].shape[2];
-            paddedKeys.narrow(0, r, 1).narrow(2, 0, length).copy_(rowKeys[r]);
-            paddedValues.narrow(0, r, 1).narrow(2, 0, length).copy_(rowValues[r]);
-            int cacheLength = _rows[r].Length;
-            int firstQuery = cacheLength - _newTokens[r];
-            for (long q = 0; q < queries; q++)
+            int firstQuery = _rows[r].Length - _newTokens[r];
+            for (int q = 0; q < queries; q++)
             {
-                // Padding queries (q >= new tokens) attend to key 0 only, so their softmax stays finite; they are discarded.
-                int queryPosition = q < _newTokens[r] ? firstQuery + (int)q : -1;
-                for (long k = 0; k < length; k++)
+                int queryPosition = q < _newTokens[r] ? firstQuery + q : -1;
+                int offset = (r * queries + q) * longest;
+                for (int k = 0; k < counts[r]; k++)
                 {
-                    int keyPosition = rowPositions[r]?[k] ?? (int)k;
-                    allowed[(r * queries + q) * longest + k] = queryPosition < 0 ? k == 0 : keyPosition <= queryPosition;
+                    int keyPosition = positions[r]?[k] ?? k;
+                    allowed[offset + k] = queryPosition < 0 ? k == 0 : keyPosition <= queryPosition;
                 }
             }
         }
 
-        var mask = tensor(allowed, [batch, 1, queries, longest], device: keys.device);
-        return (paddedKeys, paddedValues, mask);
+        var mask = tensor(allowed, [batch, 1, queries, longest], device: device);
+        if (!holes)
+        {
+            // Kept for the call's other layers, each of which runs in its own dispose scope.
+            _mask?.Dispose();
+            (_mask, _maskCounts) = (mask.DetachFromDisposeScope(), counts);
+        }
+
+        return mask;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _mask?.Dispose();
+        _mask = null;
     }
 }

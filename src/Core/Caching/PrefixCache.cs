@@ -124,6 +124,18 @@ public sealed class PrefixCache : IDisposable
         return cache;
     }
 
+    /// <summary>Drops the least recently used conversation (freeing its blocks); false when the cache is empty.</summary>
+    public bool DropOldest()
+    {
+        if (_entries.Last is not { } oldest)
+        {
+            return false;
+        }
+
+        Drop(oldest);
+        return true;
+    }
+
     /// <inheritdoc />
     public void Dispose()
     {

@@ -7,8 +7,8 @@ namespace RecurrentDepth.Caching;
 /// <summary>
 /// Keys and values of one sequence, addressed by attention slot (prelude layer, core layer × recurrence, coda layer)
 /// exactly as the reference's <c>HuginnDynamicCache</c> numbers them, with a record of how many recurrences each
-/// position ran. Storage per slot is one preallocated (1, H, capacity, D) tensor pair that grows geometrically, so a
-/// decode step appends in place and, when every position has the slot, attends over a view without copying.
+/// position ran. Each slot is a block table into a <see cref="KvBlockPool"/> shared with the other sequences of a batch,
+/// so a batched call writes and reads every row's entries with one indexed copy each (<see cref="BatchAttentionStore"/>).
 /// </summary>
 /// <remarks>
 /// Positions advance when prelude layer 0 is written (as in the reference). Holes appear only after early exit; the
@@ -21,27 +21,37 @@ public sealed class SequenceKvCache : IDisposable
     private readonly int _prelude;
     private readonly int _core;
     private readonly int _coda;
-    private readonly long _heads;
-    private readonly long _headDim;
-    private readonly ScalarType _dtype;
-    private readonly Device _device;
-    private int[] _depth = new int[SlotStorage.MinimumCapacity];
+    private readonly bool _ownsPool;
+    private int[] _depth = new int[KvBlockPool.BlockSize * 4];
     private bool _disposed;
 
-    /// <summary>Creates an empty cache for a model of <paramref name="config"/>.</summary>
+    /// <summary>Creates an empty cache for a model of <paramref name="config"/> with a pool of its own (grows as needed).</summary>
     public SequenceKvCache(RavenConfig config, CacheStrategy strategy, ScalarType dtype, Device device)
+        : this(config, strategy, new KvBlockPool(config.NHeads, config.HeadDim, dtype, device), ownsPool: true)
+    {
+    }
+
+    /// <summary>Creates an empty cache whose slots take their blocks from <paramref name="pool"/> (shared by a batch).</summary>
+    public SequenceKvCache(RavenConfig config, CacheStrategy strategy, KvBlockPool pool)
+        : this(config, strategy, pool, ownsPool: false)
+    {
+    }
+
+    private SequenceKvCache(RavenConfig config, CacheStrategy strategy, KvBlockPool pool, bool ownsPool)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(strategy);
+        ArgumentNullException.ThrowIfNull(pool);
         Strategy = strategy;
+        Pool = pool;
+        _ownsPool = ownsPool;
         _prelude = config.NLayersInPrelude;
         _core = config.NLayersInRecurrentBlock;
         _coda = config.NLayersInCoda;
-        _heads = config.NHeads;
-        _headDim = config.HeadDim;
-        _dtype = dtype;
-        _device = device;
     }
+
+    /// <summary>Where the slots' blocks live.</summary>
+    public KvBlockPool Pool { get; }
 
     /// <summary>How slots are shared and holes are read.</summary>
     public CacheStrategy Strategy { get; }
@@ -49,8 +59,11 @@ public sealed class SequenceKvCache : IDisposable
     /// <summary>Tokens stored so far.</summary>
     public int Length { get; private set; }
 
-    /// <summary>Bytes of key/value storage allocated (capacity included).</summary>
-    public long AllocatedBytes => _slots.Values.Sum(s => s.Capacity) * EntryBytes;
+    /// <summary>Bytes of key/value storage held: whole blocks of <see cref="KvBlockPool.BlockSize"/> positions per slot.</summary>
+    public long AllocatedBytes => BlocksHeld * Pool.BlockBytes;
+
+    /// <summary>Pool blocks the slots hold.</summary>
+    public int BlocksHeld => _slots.Values.Sum(s => s.BlockCount);
 
     /// <summary>Bytes of key/value entries actually written, over all slots.</summary>
     public long UsedBytes => _slots.Values.Sum(s => (long)s.PresentCount) * EntryBytes;
@@ -64,14 +77,14 @@ public sealed class SequenceKvCache : IDisposable
     /// <summary>Number of distinct storage slots in use.</summary>
     public int SlotCount => _slots.Count;
 
-    private long EntryBytes => 2 * _heads * _headDim * (_dtype is ScalarType.Float64 ? 8 : _dtype is ScalarType.Float32 ? 4 : 2);
+    private long EntryBytes => Pool.EntryBytes;
 
     /// <summary>
-    /// The most bytes of entries <paramref name="positions"/> positions can write when every one runs
-    /// <paramref name="maxSteps"/> recurrences: every distinct storage slot (after compression) times every position.
-    /// Admission reserves this much, so a running sequence can never run out of budget part-way.
+    /// The most pool blocks <paramref name="positions"/> positions can take when every one runs
+    /// <paramref name="maxSteps"/> recurrences: every distinct storage slot (after compression) times the blocks the
+    /// positions fill. Admission reserves this much, so a running sequence can never run out of blocks part-way.
     /// </summary>
-    public long WorstCaseBytes(int positions, int maxSteps)
+    public long WorstCaseBlocks(int positions, int maxSteps)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(positions);
         ArgumentOutOfRangeException.ThrowIfNegative(maxSteps);
@@ -84,8 +97,12 @@ public sealed class SequenceKvCache : IDisposable
             }
         }
 
-        return (long)positions * (_prelude + _coda + coreSlots.Count) * EntryBytes;
+        long blocksPerSlot = (positions + KvBlockPool.BlockSize - 1) / KvBlockPool.BlockSize;
+        return blocksPerSlot * (_prelude + _coda + coreSlots.Count);
     }
+
+    /// <summary><see cref="WorstCaseBlocks"/> in bytes.</summary>
+    public long WorstCaseBytes(int positions, int maxSteps) => WorstCaseBlocks(positions, maxSteps) * Pool.BlockBytes;
 
     /// <summary>Recurrences position <paramref name="position"/> ran (0 while its first recurrence is pending).</summary>
     public int RecurrencesAt(int position) => _depth[position];
@@ -113,29 +130,29 @@ public sealed class SequenceKvCache : IDisposable
     private int AnchorBase => _prelude + CacheStrategy.AnchorRecurrences * _core;
 
     /// <summary>
-    /// Stores this call's keys and values (1, H, S, D) for <paramref name="slot"/> and returns what to attend over:
-    /// keys and values (1, H, T, D) and, when early exit left holes that the strategy skips, the positions of the
-    /// returned keys (else null: the keys are positions 0 .. T − 1).
+    /// Records that this call writes <paramref name="count"/> new positions into <paramref name="slot"/> (the positions
+    /// after the ones stored so far; prelude layer 0 advances <see cref="Length"/>) and writes their pool entries into
+    /// <paramref name="entries"/>. The caller copies the keys and values there (one <c>index_copy_</c> for a batch).
     /// </summary>
-    public (Tensor Keys, Tensor Values, int[]? KeyPositions) Append(AttentionSlot slot, Tensor keys, Tensor values)
+    /// <exception cref="KvPoolExhaustedException">A bounded pool has no block left; the cache is unchanged.</exception>
+    public void Write(AttentionSlot slot, int count, Span<long> entries)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        int count = (int)keys.shape[2];
-        if (slot.Stage == ModelStage.Prelude && slot.Layer == 0)
-        {
-            Length += count;
-            EnsureDepthCapacity(Length);
-        }
-
-        int start = Length - count;
+        bool advances = slot.Stage == ModelStage.Prelude && slot.Layer == 0;
+        int length = advances ? Length + count : Length;
+        int start = length - count;
         if (start < 0)
         {
             throw new InvalidOperationException($"Slot {slot.Index} was written before prelude layer 0 stored these {count} positions.");
         }
 
-        int index = StorageIndex(slot);
-        var storage = GetOrCreate(index);
-        storage.Write(start, keys, values, Length);
+        GetOrCreate(StorageIndex(slot)).Write(start, count, entries);
+        if (advances)
+        {
+            Length = length;
+            EnsureDepthCapacity(Length);
+        }
+
         if (slot.Stage == ModelStage.Core && slot.Layer == _core - 1)
         {
             for (int p = start; p < Length; p++)
@@ -143,17 +160,36 @@ public sealed class SequenceKvCache : IDisposable
                 _depth[p] = Math.Max(_depth[p], slot.Recurrence + 1);
             }
         }
+    }
 
-        if (storage.PresentCount == Length)
+    /// <summary>
+    /// What <paramref name="slot"/> attends over after this call's <see cref="Write"/>: the pool entries of its keys
+    /// and values, written into <paramref name="entries"/> (at least <see cref="Length"/> long), and the number of
+    /// them. <paramref name="keyPositions"/> is null when they are positions 0 .. n − 1, else (holes that the strategy
+    /// skips) the position of each. Holes that the strategy fills read the same core layer's entry of another
+    /// recurrence directly: nothing is copied.
+    /// </summary>
+    public int Read(AttentionSlot slot, Span<long> entries, out int[]? keyPositions)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        int index = StorageIndex(slot);
+        var own = _slots[index];
+        keyPositions = null;
+        if (own.PresentCount == Length)
         {
-            return (storage.Keys.narrow(2, 0, Length), storage.Values.narrow(2, 0, Length), null);
+            for (int p = 0; p < Length; p++)
+            {
+                entries[p] = own.Entry(p);
+            }
+
+            return Length;
         }
 
         return Strategy.Lookup switch
         {
-            CacheLookup.Full or CacheLookup.Skip => ReadPresent(storage),
-            CacheLookup.Latest or CacheLookup.Available => ReadFilled(index, storage, deepestOverall: false),
-            _ => ReadFilled(index, storage, deepestOverall: true),
+            CacheLookup.Full or CacheLookup.Skip => ReadPresent(own, entries, out keyPositions),
+            CacheLookup.Latest or CacheLookup.Available => ReadFilled(index, own, entries, deepestOverall: false, out keyPositions),
+            _ => ReadFilled(index, own, entries, deepestOverall: true, out keyPositions),
         };
     }
 
@@ -186,75 +222,67 @@ public sealed class SequenceKvCache : IDisposable
         }
 
         _slots.Clear();
+        if (_ownsPool)
+        {
+            Pool.Dispose();
+        }
     }
 
-    private (Tensor, Tensor, int[]?) ReadPresent(SlotStorage storage)
+    private int ReadPresent(SlotStorage storage, Span<long> entries, out int[]? keyPositions)
     {
-        var positions = Enumerable.Range(0, Length).Where(storage.Has).ToArray();
-        using var index = tensor(positions.Select(p => (long)p).ToArray(), ScalarType.Int64, _device);
-        return (storage.Keys.index_select(2, index), storage.Values.index_select(2, index), positions);
+        var positions = new int[storage.PresentCount];
+        int n = 0;
+        for (int p = 0; p < Length; p++)
+        {
+            if (storage.Has(p))
+            {
+                entries[n] = storage.Entry(p);
+                positions[n++] = p;
+            }
+        }
+
+        keyPositions = positions;
+        return n;
     }
 
     // For each position without an entry here, take the same core layer's entry from another recurrence: the latest
     // one at or below this slot (reference "latest-m4"/"available-m4"), or the deepest one anywhere ("always-last-m4",
     // which then applies to every position). Slots are compared in storage-index space, as the reference does.
-    private (Tensor, Tensor, int[]?) ReadFilled(int index, SlotStorage own, bool deepestOverall)
+    private int ReadFilled(int index, SlotStorage own, Span<long> entries, bool deepestOverall, out int[]? keyPositions)
     {
         if (index < _prelude)
         {
             // Prelude slots have every position (the prelude runs for every token); the reference falls back to slot 0.
-            return ReadPresent(own);
+            return ReadPresent(own, entries, out keyPositions);
         }
 
+        keyPositions = null;
         var sameLayer = _slots.Keys
             .Where(k => k >= _prelude && (k - _prelude) % _core == (index - _prelude) % _core && (deepestOverall || k <= index))
             .OrderDescending()
-            .ToList();
-        var sources = new Dictionary<int, List<long>>();
+            .Select(k => _slots[k])
+            .ToArray();
         for (int p = 0; p < Length; p++)
         {
             if (!deepestOverall && own.Has(p))
             {
+                entries[p] = own.Entry(p);
                 continue;
             }
 
-            int source = sameLayer.FirstOrDefault(k => _slots[k].Has(p), int.MinValue);
-            if (source == int.MinValue)
-            {
-                throw new InvalidOperationException($"Position {p} has no key/value entry for core layer {(index - _prelude) % _core} at or below slot {index}.");
-            }
-
-            if (source == index)
-            {
-                continue;
-            }
-
-            if (!sources.TryGetValue(source, out var list))
-            {
-                sources[source] = list = [];
-            }
-
-            list.Add(p);
+            var source = Array.Find(sameLayer, s => s.Has(p))
+                ?? throw new InvalidOperationException($"Position {p} has no key/value entry for core layer {(index - _prelude) % _core} at or below slot {index}.");
+            entries[p] = source.Entry(p);
         }
 
-        var keys = own.Keys.narrow(2, 0, Length).clone();
-        var values = own.Values.narrow(2, 0, Length).clone();
-        foreach (var (source, list) in sources)
-        {
-            using var scope = NewDisposeScope();
-            var positions = tensor(list.ToArray(), ScalarType.Int64, _device);
-            keys.index_copy_(2, positions, _slots[source].Keys.index_select(2, positions));
-            values.index_copy_(2, positions, _slots[source].Values.index_select(2, positions));
-        }
-
-        return (keys, values, null);
+        return Length;
     }
 
     private SlotStorage GetOrCreate(int index)
     {
         if (!_slots.TryGetValue(index, out var storage))
         {
-            storage = new SlotStorage(_heads, _headDim, _dtype, _device);
+            storage = new SlotStorage(Pool);
             _slots[index] = storage;
         }
 

@@ -1,41 +1,48 @@
-using static TorchSharp.torch;
-
 namespace RecurrentDepth.Caching;
 
 /// <summary>
-/// One slot's keys and values of one sequence: a preallocated (1, H, capacity, D) tensor pair that grows
-/// geometrically, and which positions hold an entry (early exit leaves holes).
+/// One slot's keys and values of one sequence: a block table into the shared <see cref="KvBlockPool"/> (block k
+/// holds positions 16k .. 16k + 15) and which positions hold an entry (early exit leaves holes).
 /// </summary>
-internal sealed class SlotStorage(long heads, long headDim, ScalarType dtype, Device device) : IDisposable
+internal sealed class SlotStorage(KvBlockPool pool) : IDisposable
 {
-    /// <summary>Smallest capacity allocated, in positions.</summary>
-    internal const int MinimumCapacity = 64;
-
+    private readonly List<int> _blocks = [];
     private bool[] _present = [];
 
-    // Allocated on the first write (always within a model call's dispose scope, hence detached there).
-    public Tensor Keys { get; private set; } = null!;
+    /// <summary>Positions the slot's blocks can hold.</summary>
+    public int Capacity => _blocks.Count * KvBlockPool.BlockSize;
 
-    public Tensor Values { get; private set; } = null!;
-
-    public int Capacity => _present.Length;
+    public int BlockCount => _blocks.Count;
 
     public int PresentCount { get; private set; }
 
     public bool Has(int position) => position < _present.Length && _present[position];
 
-    public void Write(int start, Tensor keys, Tensor values, int length)
+    /// <summary>The pool entry of <paramref name="position"/> (whether or not it was written).</summary>
+    public long Entry(int position) =>
+        (long)_blocks[position / KvBlockPool.BlockSize] * KvBlockPool.BlockSize + position % KvBlockPool.BlockSize;
+
+    /// <summary>
+    /// Makes room for positions <paramref name="start"/> .. start + count − 1, marks them present and writes their
+    /// pool entries into <paramref name="entries"/>. Blocks come from the pool before anything is marked, so a full
+    /// pool leaves the slot as it was (apart from blocks it now holds for later).
+    /// </summary>
+    public void Write(int start, int count, Span<long> entries)
     {
-        if (length > Capacity)
+        int end = start + count;
+        while (Capacity < end)
         {
-            Grow(Math.Max(Math.Max(length, MinimumCapacity), Capacity * 2));
+            _blocks.Add(pool.Allocate());
         }
 
-        int count = (int)keys.shape[2];
-        Keys.narrow(2, start, count).copy_(keys);
-        Values.narrow(2, start, count).copy_(values);
-        for (int p = start; p < start + count; p++)
+        if (_present.Length < Capacity)
         {
+            Array.Resize(ref _present, Capacity);
+        }
+
+        for (int p = start; p < end; p++)
+        {
+            entries[p - start] = Entry(p);
             if (!_present[p])
             {
                 _present[p] = true;
@@ -44,6 +51,7 @@ internal sealed class SlotStorage(long heads, long headDim, ScalarType dtype, De
         }
     }
 
+    /// <summary>Forgets positions from <paramref name="length"/> on and gives whole unused blocks back.</summary>
     public void Forget(int length)
     {
         for (int p = length; p < _present.Length; p++)
@@ -54,29 +62,22 @@ internal sealed class SlotStorage(long heads, long headDim, ScalarType dtype, De
                 PresentCount--;
             }
         }
-    }
 
-    private void Grow(int capacity)
-    {
-        var keys = zeros([1, heads, capacity, headDim], dtype, device);
-        var values = zeros([1, heads, capacity, headDim], dtype, device);
-        int old = Capacity;
-        if (old > 0)
+        int keep = (length + KvBlockPool.BlockSize - 1) / KvBlockPool.BlockSize;
+        for (int b = _blocks.Count - 1; b >= keep; b--)
         {
-            keys.narrow(2, 0, old).copy_(Keys);
-            values.narrow(2, 0, old).copy_(Values);
+            pool.Free(_blocks[b]);
+            _blocks.RemoveAt(b);
         }
-
-        Keys?.Dispose();
-        Values?.Dispose();
-        Keys = keys.DetachFromDisposeScope();
-        Values = values.DetachFromDisposeScope();
-        Array.Resize(ref _present, capacity);
     }
 
     public void Dispose()
     {
-        Keys?.Dispose();
-        Values?.Dispose();
+        foreach (int block in _blocks)
+        {
+            pool.Free(block);
+        }
+
+        _blocks.Clear();
     }
 }

@@ -23,6 +23,7 @@ internal sealed class EngineCore : IDisposable
     private readonly Thread _thread;
     private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly PrefixCache? _prefixCache;
+    private readonly KvBlockPool _pool;
     private readonly Dictionary<DecodeSequence, EngineRequest> _active = [];
     private volatile bool _abortAll;
     private int _queued;
@@ -37,6 +38,16 @@ internal sealed class EngineCore : IDisposable
         _logger = logger;
         DepthAware = depthAware;
         _prefixCache = options.PrefixCacheEnabled && options.PrefixCacheBytes > 0 ? new PrefixCache(options.PrefixCacheBytes) : null;
+        // One pool for every sequence; with a budget it is fixed at the budget's whole blocks, allocated on first use on
+        // the engine thread. Admission reserves worst cases against the same budget, so running sequences never run
+        // out; finished conversations in the prefix cache give their blocks back when a sequence needs them.
+        var config = model.Config;
+        long blockBytes = KvBlockPool.EntryBytesOf(config.NHeads, config.HeadDim, model.DType) * KvBlockPool.BlockSize;
+        int maxBlocks = options.KvCacheBudgetBytes > 0 ? (int)Math.Clamp(options.KvCacheBudgetBytes / blockBytes, 1, int.MaxValue) : 0;
+        _pool = new KvBlockPool(config.NHeads, config.HeadDim, model.DType, model.Device, maxBlocks)
+        {
+            Reclaim = () => _prefixCache?.DropOldest() ?? false,
+        };
         _queue = Channel.CreateBounded<EngineRequest>(new BoundedChannelOptions(options.MaxQueue) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
         _thread = new Thread(Run) { IsBackground = true, Name = name };
         _thread.Start();
@@ -57,6 +68,9 @@ internal sealed class EngineCore : IDisposable
     public long PrefixCacheBytes => _prefixCache?.Bytes ?? 0;
 
     public int PrefixCacheEntries => _prefixCache?.Count ?? 0;
+
+    /// <summary>Blocks of the key/value pool held by sequences and the prefix cache.</summary>
+    public int PoolBlocksUsed => _pool.UsedBlocks;
 
     /// <summary>Counts of the work done so far (read from any thread).</summary>
     public EngineCounters Counters => _counters;
@@ -103,11 +117,12 @@ internal sealed class EngineCore : IDisposable
         _thread.Join();
         _wake.Dispose();
         _prefixCache?.Dispose();
+        _pool.Dispose();
     }
 
     private void Run()
     {
-        using var decoder = new RecurrentDecoder(_model, DepthAware)
+        using var decoder = new RecurrentDecoder(_model, DepthAware, _pool)
         {
             BeforeRecurrence = rows => FaultInjection?.Invoke(rows),
             AfterReadout = (rows, logits) => LogitsInjection?.Invoke(rows, logits),

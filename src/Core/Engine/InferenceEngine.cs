@@ -23,7 +23,7 @@ namespace RecurrentDepth.Engine;
 public sealed class InferenceEngine : IInferenceEngine, IDisposable
 {
     /// <summary>Positions of one slot per KV block: the unit <see cref="EngineLoad.KvBlocksTotal"/> counts the budget in.</summary>
-    public const int KvBlockTokens = 16;
+    public const int KvBlockTokens = KvBlockPool.BlockSize;
 
     private readonly RavenModel _model;
     private readonly HuginnTokenizer _tokenizer;
@@ -57,10 +57,7 @@ public sealed class InferenceEngine : IInferenceEngine, IDisposable
         _options = options;
         _ownsModel = ownsModel;
         _requests = new RequestProcessor(model.Config, tokenizer, options, model.DType);
-        using (var probe = new SequenceKvCache(model.Config, CacheStrategy.Full, model.DType, torch.CPU))
-        {
-            _blockBytes = probe.BytesPerSlotPosition * KvBlockTokens;
-        }
+        _blockBytes = KvBlockPool.EntryBytesOf(model.Config.NHeads, model.Config.HeadDim, model.DType) * KvBlockTokens;
 
         ModelId = options.ModelId ?? (string.IsNullOrWhiteSpace(options.ModelPath) ? "recurrent-depth" : new DirectoryInfo(options.ModelPath).Name);
         _core = new EngineCore(model, options, logger ?? NullLogger.Instance, depthAwareScheduling, $"RecurrentDepth engine ({ModelId})");

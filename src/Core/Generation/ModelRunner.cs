@@ -52,7 +52,7 @@ internal sealed class ModelRunner(RavenModel model)
             rows.SelectMany(r => Enumerable.Range(0, padded).Select(i => (long)r.PendingTokens[Math.Min(i, r.CallLength - 1)])).ToArray(),
             [rows.Count, padded]);
         var positions = Positions(rows, padded, afterAppend: false);
-        var store = new BatchAttentionStore(rows.Select(r => r.Cache).ToList(), rows.Select(r => r.CallLength).ToList());
+        using var store = new BatchAttentionStore(rows.Select(r => r.Cache).ToList(), rows.Select(r => r.CallLength).ToList());
         var embedded = model.RunPrelude(model.Embed(ids), model.CreateContext(positions, store));
         for (int r = 0; r < rows.Count; r++)
         {
@@ -100,7 +100,7 @@ internal sealed class ModelRunner(RavenModel model)
         if (iterating.Count > 0)
         {
             BeforeRecurrence?.Invoke(iterating);
-            var store = new BatchAttentionStore(iterating.Select(r => r.Cache).ToList(), iterating.Select(r => r.CallLength).ToList(), iterating.Select(r => r.Schedule.Recurrence).ToList());
+            using var store = new BatchAttentionStore(iterating.Select(r => r.Cache).ToList(), iterating.Select(r => r.CallLength).ToList(), iterating.Select(r => r.Schedule.Recurrence).ToList());
             var context = model.CreateContext(Positions(iterating, length, afterAppend: true), store);
             var next = model.Iterate(cat(iterating.Select(r => r.State!).ToList(), 0), cat(iterating.Select(r => r.Embedded!).ToList(), 0), 0, context);
             CoreBatches++;
@@ -142,7 +142,7 @@ internal sealed class ModelRunner(RavenModel model)
         int[] valueAt, int[] finiteAt, int[] klAt, int[] tokenAt)
     {
         var chosen = reading.Select(i => rows[i]).ToList();
-        var store = new BatchAttentionStore(chosen.Select(r => r.Cache).ToList(), chosen.Select(r => r.CallLength).ToList());
+        using var store = new BatchAttentionStore(chosen.Select(r => r.Cache).ToList(), chosen.Select(r => r.CallLength).ToList());
         var context = model.CreateContext(Positions(chosen, length, afterAppend: true), store);
         var logits = model.Readout(model.NormalizeLatent(cat(chosen.Select(r => r.State!).ToList(), 0)), context);
         long vocab = logits.shape[2];

@@ -28,18 +28,26 @@ public sealed class RecurrentDecoder : IDisposable
     private readonly ModelRunner _runner;
     private readonly List<DecodeSequence> _sequences = [];
     private readonly Dictionary<SequenceSchedule, DecodeSequence> _bySchedule = [];
+    private readonly bool _ownsPool;
     private int _nextId;
 
     /// <summary>Creates a decoder over <paramref name="model"/>.</summary>
     /// <param name="model">The loaded model; the decoder does not own it.</param>
     /// <param name="depthAware">Let converged sequences move on without waiting (default true).</param>
-    public RecurrentDecoder(RavenModel model, bool depthAware = true)
+    /// <param name="pool">Where the sequences keep their keys and values; null gives the decoder a growing pool of its
+    /// own. A caller's pool (e.g. the engine's bounded one) is not disposed with the decoder.</param>
+    public RecurrentDecoder(RavenModel model, bool depthAware = true, KvBlockPool? pool = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         _model = model;
         _scheduler = new DepthScheduler(depthAware);
         _runner = new ModelRunner(model);
+        _ownsPool = pool is null;
+        Pool = pool ?? new KvBlockPool(model.Config.NHeads, model.Config.HeadDim, model.DType, model.Device);
     }
+
+    /// <summary>The key/value block pool every sequence of this decoder shares.</summary>
+    public KvBlockPool Pool { get; }
 
     /// <summary>Sequences admitted and not yet removed (finished ones included until removed).</summary>
     public IReadOnlyList<DecodeSequence> Sequences => _sequences;
@@ -83,10 +91,10 @@ public sealed class RecurrentDecoder : IDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        if (reusedCache is not null && (reusedCache.Length >= options.Prompt.Count || reusedCache.Strategy != options.Cache))
+        if (reusedCache is not null && (reusedCache.Length >= options.Prompt.Count || reusedCache.Strategy != options.Cache || !ReferenceEquals(reusedCache.Pool, Pool)))
         {
             throw new ArgumentException(
-                $"A reused cache must hold fewer positions than the prompt ({reusedCache.Length} vs {options.Prompt.Count}) and use the sequence's strategy ({reusedCache.Strategy} vs {options.Cache}).",
+                $"A reused cache must hold fewer positions than the prompt ({reusedCache.Length} vs {options.Prompt.Count}), use the sequence's strategy ({reusedCache.Strategy} vs {options.Cache}) and live in this decoder's pool.",
                 nameof(reusedCache));
         }
 
@@ -104,7 +112,7 @@ public sealed class RecurrentDecoder : IDisposable
             }
         }
 
-        var cache = reusedCache ?? new SequenceKvCache(_model.Config, options.Cache, _model.DType, _model.Device);
+        var cache = reusedCache ?? new SequenceKvCache(_model.Config, options.Cache, Pool);
         var sequence = new DecodeSequence(_nextId++, options, cache, new Generator((ulong)options.Seed, CPU));
         _sequences.Add(sequence);
         _bySchedule[sequence.Schedule] = sequence;
@@ -226,6 +234,10 @@ public sealed class RecurrentDecoder : IDisposable
 
         _sequences.Clear();
         _bySchedule.Clear();
+        if (_ownsPool)
+        {
+            Pool.Dispose();
+        }
     }
 
     // A failure inside a batch cannot be pinned on one sequence: every sequence of the batch rolls its call back and

@@ -58,15 +58,16 @@ public sealed class ChunkedPrefillTests(ITestOutputHelper output)
         using var singleA = model.Forward(idsA, Steps, initialState: s0A);
         using var singleB = model.Forward(idsB, Steps, initialState: s0B);
 
-        using var cacheA = new SequenceKvCache(model.Config, CacheStrategy.Full, model.DType, model.Device);
-        using var cacheB = new SequenceKvCache(model.Config, CacheStrategy.Full, model.DType, model.Device);
+        using var pool = new KvBlockPool(model.Config.NHeads, model.Config.HeadDim, model.DType, model.Device);
+        using var cacheA = new SequenceKvCache(model.Config, CacheStrategy.Full, pool);
+        using var cacheB = new SequenceKvCache(model.Config, CacheStrategy.Full, pool);
         using var firstA = RunChunk(model, cacheA, idsA, s0A, start: 0, count: 8);
         using var firstB = RunChunk(model, cacheB, idsB, s0B, start: 0, count: 5);
 
         var ids = cat([idsA.narrow(1, 8, 4), idsB.narrow(1, 5, 4)], 0);
         var s0 = cat([s0A.narrow(1, 8, 4), s0B.narrow(1, 5, 4)], 0);
         var positions = stack([arange(8, 12, ScalarType.Int64), arange(5, 9, ScalarType.Int64)]);
-        var store = new BatchAttentionStore([cacheA, cacheB], [4, 4]);
+        using var store = new BatchAttentionStore([cacheA, cacheB], [4, 4]);
         using var together = model.Forward(ids, Steps, initialState: s0, positions: positions, cache: store);
 
         double errA = TensorAssert.MaxAbsError(singleA.Logits.narrow(1, 8, 4), together.Logits.narrow(0, 0, 1), "row A positions 8..11");
@@ -113,7 +114,7 @@ public sealed class ChunkedPrefillTests(ITestOutputHelper output)
     // Positions start .. start + count − 1 through a one-row BatchAttentionStore over the cache.
     private static RavenOutput RunChunk(RavenModel model, SequenceKvCache cache, Tensor ids, Tensor s0, int start, int count)
     {
-        var store = new BatchAttentionStore([cache], [count]);
+        using var store = new BatchAttentionStore([cache], [count]);
         return model.Forward(ids.narrow(1, start, count), Steps, initialState: s0.narrow(1, start, count),
             positions: arange(start, start + count, ScalarType.Int64), cache: store);
     }

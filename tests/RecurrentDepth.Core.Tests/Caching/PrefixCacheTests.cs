@@ -17,7 +17,8 @@ public sealed class PrefixCacheTests
         var cache = new SequenceKvCache(Config, strategy ?? CacheStrategy.Full, ScalarType.Float32, CPU);
         using var scope = NewDisposeScope();
         var keys = arange(length, ScalarType.Float32).view(1, 1, length, 1).expand(1, Config.NHeads, length, Config.HeadDim).contiguous();
-        cache.Append(new AttentionSlot(ModelStage.Prelude, 0, 0, Config.NLayersInPrelude, Config.NLayersInRecurrentBlock), keys, keys.clone());
+        using var store = new BatchAttentionStore([cache], [length]);
+        store.Append(new AttentionSlot(ModelStage.Prelude, 0, 0, Config.NLayersInPrelude, Config.NLayersInRecurrentBlock), keys, keys.clone());
         return cache;
     }
 

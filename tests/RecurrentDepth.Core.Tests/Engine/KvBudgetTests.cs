@@ -49,13 +49,14 @@ public sealed class KvBudgetTests
         return [.. ids];
     }
 
-    // Worst case of one request, from the model's shape: every position (prompt + max_tokens) in every slot (prelude
-    // layers, core layers × steps, coda layers), keys and values of fp32.
+    // Worst case of one request, from the model's shape: every position (prompt + max_tokens, in whole pool blocks of
+    // 16 positions) in every slot (prelude layers, core layers × steps, coda layers), keys and values of fp32.
     private static long OneRequestBytes(InferenceEngine engine, int maxTokens = NewTokens)
     {
         var c = engine.ModelConfig;
         int slots = c.NLayersInPrelude + c.NLayersInRecurrentBlock * Steps + c.NLayersInCoda;
-        return (long)(Prompt.Length + maxTokens) * slots * 2 * c.NHeads * c.HeadDim * sizeof(float);
+        int blockedPositions = (Prompt.Length + maxTokens + 15) / 16 * 16;
+        return (long)blockedPositions * slots * 2 * c.NHeads * c.HeadDim * sizeof(float);
     }
 
     [Fact]
@@ -94,13 +95,37 @@ public sealed class KvBudgetTests
     }
 
     [Fact]
+    public async Task Finished_conversations_in_the_prefix_cache_give_their_pool_blocks_back_when_a_request_needs_them()
+    {
+        long one;
+        int[] aloneB;
+        using (var unlimited = InferenceEngine.Load(Options(budget: 0)))
+        {
+            one = OneRequestBytes(unlimited);
+            aloneB = await Tokens(unlimited, Request(7));
+        }
+
+        // The pool holds one request's worst case: A's finished conversation stays in the prefix cache and holds
+        // blocks that B (another prompt, no shared prefix) needs.
+        using var engine = InferenceEngine.Load(Options(budget: one) with { PrefixCacheEnabled = true, ModelId = "kv-reclaim-test" });
+        await Tokens(engine, Request(0));
+        Assert.Equal(1, engine.PrefixCacheEntries);
+
+        var b = await Tokens(engine, Request(7));
+
+        Assert.Equal(aloneB, b);
+        Assert.Equal(0, engine.KvReservedBytes);
+    }
+
+    [Fact]
     public async Task A_request_that_could_never_fit_is_rejected_naming_max_tokens_and_others_still_run()
     {
         using var probe = InferenceEngine.Load(Options(budget: 0));
         long one = OneRequestBytes(probe);
         using var engine = InferenceEngine.Load(Options(budget: one));
 
-        var error = await Assert.ThrowsAsync<ArgumentException>(() => Tokens(engine, Request(0, maxTokens: NewTokens + 1)));
+        // 17 positions: one past the first 16-position block, so every slot needs a second block.
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => Tokens(engine, Request(0, maxTokens: 17 - Prompt.Length)));
 
         Assert.Equal("max_tokens", error.ParamName);
         Assert.Contains("KvCacheBudgetBytes", error.Message, StringComparison.Ordinal);
