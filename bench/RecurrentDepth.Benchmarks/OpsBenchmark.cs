@@ -9,7 +9,7 @@ namespace RecurrentDepth.Benchmarks;
 /// <summary>
 /// <c>ops</c>: tensor calls and time per core step (adapter + the core's sandwich blocks) of the tiny fixture model on
 /// CPU, one torch thread, fp32, no cache, eager (<see cref="RavenModel.Iterate"/>) against TorchScript
-/// (<see cref="ScriptedCoreStep"/>), runs interleaved. Tensor calls are counted as the tensors TorchSharp creates (its dispose-scope
+/// (<see cref="ScriptedBlocks"/>), runs interleaved. Tensor calls are counted as the tensors TorchSharp creates (its dispose-scope
 /// statistics: every op result is one, a chunk or unbind of n is n); per block = (per step − 2) / core layers, the 2
 /// being the adapter's cat and linear (for TorchScript: the tensors C# sees, the script's own are not counted). Time: median of <c>--repeats</c> runs of <c>--steps</c> core steps each, per
 /// step, after a warm-up run.
@@ -29,8 +29,8 @@ public static class OpsBenchmark
         Console.WriteLine();
         Console.WriteLine("| tokens in the call | form | C# tensor calls per core step | per block | µs per core step (median) | µs per block | time vs eager |");
         Console.WriteLine("|---|---|---|---|---|---|---|");
-        model.ScriptedCore = false; // model.Iterate is the eager step here
-        using var scripted = ScriptedCoreStep.Compile(model);
+        model.UseTorchScript = false; // model.Iterate is the eager step here
+        using var scripted = ScriptedBlocks.Compile(model);
         Func<Tensor, Tensor, int, AttentionContext, Tensor>[] forms = [model.Iterate, scripted.Iterate];
         string[] names = ["eager", "TorchScript"];
         foreach (int tokens in new[] { 1, 12 })
@@ -98,7 +98,7 @@ public static class OpsBenchmark
             {
                 for (int f = 0; f < 2; f++)
                 {
-                    model.ScriptedCore = f == 1;
+                    model.UseTorchScript = f == 1;
                     using var decoder = new Generation.RecurrentDecoder(model);
                     decoder.Add(new Generation.SequenceOptions
                     {
@@ -120,7 +120,7 @@ public static class OpsBenchmark
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| fixed {depth} | TorchScript | {medians[1]:F2} | {medians[1] / medians[0]:F2}x |"));
         }
 
-        model.ScriptedCore = false;
+        model.UseTorchScript = false;
     }
 
     private static void Step(Func<Tensor, Tensor, int, AttentionContext, Tensor> iterate, Tensor state, Tensor embedded, AttentionContext context)

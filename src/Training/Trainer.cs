@@ -42,7 +42,7 @@ public sealed class Trainer : IDisposable
         this.model = model;
         // Eager core step: gradients through TorchScript's optimised graph differ in the last bit from its first,
         // unoptimised calls, so a resumed run would not continue exactly like an uninterrupted one.
-        model.ScriptedCore = false;
+        model.UseTorchScript = false;
         Step = step;
         parameters = model.parameters().ToList();
         var named = model.ParametersByKey();

@@ -91,6 +91,67 @@ public sealed class BatchAttentionStore : IKeyValueStore, IDisposable
         return uniform ? (k, v, null) : (k, v, Mask(queries, longest, counts, positions, keys.device));
     }
 
+    /// <summary>
+    /// Does the host half of every layer of one call at once, for a caller that runs the layers' tensor work itself
+    /// (<see cref="ScriptedBlocks"/>): records the writes of <paramref name="queries"/> positions per row into each of
+    /// <paramref name="slots"/> (in order) and resolves what each layer attends over. The layers of one call never read
+    /// each other's entries, so resolving them up front is the same as resolving them layer by layer; blocks are
+    /// allocated here, so the pool's storage does not change while the layers run.
+    /// </summary>
+    public PooledLayers PrepareLayers(IReadOnlyList<AttentionSlot> slots, int queries, Device device)
+    {
+        ArgumentNullException.ThrowIfNull(slots);
+        int batch = _rows.Count, layers = slots.Count;
+        var writes = new long[layers * batch * queries];
+        var rowSlots = new AttentionSlot[layers, batch];
+        for (int l = 0; l < layers; l++)
+        {
+            for (int r = 0; r < batch; r++)
+            {
+                rowSlots[l, r] = _recurrences is not null && slots[l].Stage == ModelStage.Core ? slots[l].AtRecurrence(_recurrences[r]) : slots[l];
+                _rows[r].Write(rowSlots[l, r], _newTokens[r], writes.AsSpan((l * batch + r) * queries, _newTokens[r]));
+            }
+        }
+
+        int longest = _rows.Max(r => r.Length);
+        var reads = new long[layers * batch * longest];
+        var counts = new int[layers][];
+        var positions = new int[]?[layers][];
+        bool masked = false;
+        for (int l = 0; l < layers; l++)
+        {
+            counts[l] = new int[batch];
+            positions[l] = new int[]?[batch];
+            bool uniform = queries == 1 || queries == longest;
+            for (int r = 0; r < batch; r++)
+            {
+                counts[l][r] = _rows[r].Read(rowSlots[l, r], reads.AsSpan((l * batch + r) * longest, longest), out positions[l][r]);
+                uniform &= _newTokens[r] == queries && positions[l][r] is null && counts[l][r] == longest;
+            }
+
+            masked |= !uniform;
+        }
+
+        Tensor masks;
+        if (masked)
+        {
+            var allowed = new bool[layers * batch * queries * longest];
+            for (int l = 0; l < layers; l++)
+            {
+                FillMask(allowed.AsSpan(l * batch * queries * longest, batch * queries * longest), queries, longest, counts[l], positions[l]);
+            }
+
+            masks = tensor(allowed, [layers, batch, 1, queries, longest], device: device);
+        }
+        else
+        {
+            masks = empty(0, ScalarType.Bool, device); // no mask: one query, or a whole causal sequence per row
+        }
+
+        return new PooledLayers(_pool.Storage, tensor(writes, [layers, batch * queries], device: device),
+            tensor(reads, [layers, batch * longest], device: device), masks);
+    }
+
     // true = attend. A query sees its own row's keys up to its position; padding queries (q >= new tokens) see key 0
     // only, so their softmax stays finite (they are discarded); padding keys (k >= count) are never seen.
     private Tensor Mask(int queries, int longest, int[] counts, int[]?[] positions, Device device)
@@ -103,7 +164,21 @@ public sealed class BatchAttentionStore : IKeyValueStore, IDisposable
 
         int batch = _rows.Count;
         var allowed = new bool[batch * queries * longest];
-        for (int r = 0; r < batch; r++)
+        FillMask(allowed, queries, longest, counts, positions);
+        var mask = tensor(allowed, [batch, 1, queries, longest], device: device);
+        if (!holes)
+        {
+            // Kept for the call's other layers, each of which runs in its own dispose scope.
+            _mask?.Dispose();
+            (_mask, _maskCounts) = (mask.DetachFromDisposeScope(), counts);
+        }
+
+        return mask;
+    }
+
+    private void FillMask(Span<bool> allowed, int queries, int longest, int[] counts, int[]?[] positions)
+    {
+        for (int r = 0; r < _rows.Count; r++)
         {
             int firstQuery = _rows[r].Length - _newTokens[r];
             for (int q = 0; q < queries; q++)
@@ -117,16 +192,6 @@ public sealed class BatchAttentionStore : IKeyValueStore, IDisposable
                 }
             }
         }
-
-        var mask = tensor(allowed, [batch, 1, queries, longest], device: device);
-        if (!holes)
-        {
-            // Kept for the call's other layers, each of which runs in its own dispose scope.
-            _mask?.Dispose();
-            (_mask, _maskCounts) = (mask.DetachFromDisposeScope(), counts);
-        }
-
-        return mask;
     }
 
     /// <inheritdoc />
@@ -136,3 +201,12 @@ public sealed class BatchAttentionStore : IKeyValueStore, IDisposable
         _mask = null;
     }
 }
+
+/// <summary>
+/// The host-resolved attention metadata of every layer of one call (<see cref="BatchAttentionStore.PrepareLayers"/>).
+/// </summary>
+/// <param name="Storage">The pool's storage (entries, 2, H, D).</param>
+/// <param name="Writes">Entries each layer writes, (L, B·S); padding writes to the sink.</param>
+/// <param name="Reads">Entries each layer attends over, (L, B·T); padding reads the sink.</param>
+/// <param name="Masks">(L, B, 1, S, T), true = attend; empty when no layer needs one (one query, or whole causal rows).</param>
+public sealed record PooledLayers(Tensor Storage, Tensor Writes, Tensor Reads, Tensor Masks);

@@ -56,7 +56,7 @@ public sealed class CausalSelfAttention : nn.Module
     /// <summary>
     /// Scaled dot-product attention of this call's queries over the cache's keys and values (after storing this
     /// call's) or, without a cache, over this call's own: q, k, v (B, H, S, D) -> (B, H, S, D). Shared by the eager
-    /// layer and <see cref="ScriptedCoreStep"/>.
+    /// layer and <see cref="ScriptedBlocks"/>.
     /// </summary>
     internal static Tensor Attend(Tensor q, Tensor k, Tensor v, AttentionContext context, AttentionSlot slot)
     {

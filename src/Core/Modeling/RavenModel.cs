@@ -18,8 +18,8 @@ namespace RecurrentDepth.Modeling;
 public sealed class RavenModel : nn.Module
 {
     private readonly RavenTransformer transformer;
-    private ScriptedCoreStep? _scripted;
-    private bool _scriptedCore;
+    private ScriptedBlocks? _scripted;
+    private bool _useTorchScript;
 
     /// <summary>Creates a model with uninitialised weights (norm weights 1, qk_bias 0); load or initialise it next.</summary>
     /// <param name="config">A validated configuration.</param>
@@ -39,7 +39,7 @@ public sealed class RavenModel : nn.Module
         Device = device;
         transformer = new RavenTransformer(config, dtype, device);
         Rotary = new RotaryEmbedding(config.HeadDim, config.BlockSize, config.RopeBase, device);
-        _scriptedCore = dtype == ScalarType.Float32;
+        _useTorchScript = dtype == ScalarType.Float32;
         RegisterComponents();
     }
 
@@ -58,19 +58,22 @@ public sealed class RavenModel : nn.Module
     internal RavenTransformer Transformer => transformer;
 
     /// <summary>
-    /// Whether <see cref="Iterate"/> runs the core step as TorchScript (<see cref="ScriptedCoreStep"/>, compiled on first
-    /// use) instead of eager calls: same arithmetic, fewer calls across the native boundary, measured faster on CPU
+    /// Whether the sandwich blocks (<see cref="RunPrelude"/>, <see cref="Iterate"/>, the coda of <see cref="Readout"/>) run
+    /// as TorchScript (<see cref="ScriptedBlocks"/>, compiled on first use) instead of eager calls: same arithmetic,
+    /// fewer calls across the native boundary, measured faster on CPU
     /// (docs/performance.md). Default: on for fp32 models; the script has no bf16/fp16 form, so setting it on for
     /// those throws. The engine's thread owns the model; set it before serving.
     /// </summary>
     /// <exception cref="NotSupportedException">Set to true on a model that is not fp32.</exception>
-    public bool ScriptedCore
+    public bool UseTorchScript
     {
-        get => _scriptedCore;
-        set => _scriptedCore = !value || DType == ScalarType.Float32
+        get => _useTorchScript;
+        set => _useTorchScript = !value || DType == ScalarType.Float32
             ? value
-            : throw new NotSupportedException($"The scripted core step is fp32 only; this model is {DType}.");
+            : throw new NotSupportedException($"The scripted blocks are fp32 only; this model is {DType}.");
     }
+
+    private ScriptedBlocks Scripted => _scripted ??= ScriptedBlocks.Compile(this);
 
     /// <summary>Cache slot of prelude layer <paramref name="layer"/>.</summary>
     public AttentionSlot PreludeSlot(int layer) => new(ModelStage.Prelude, layer, 0, Config.NLayersInPrelude, Config.NLayersInRecurrentBlock);
@@ -111,6 +114,11 @@ public sealed class RavenModel : nn.Module
     /// <summary>Runs the prelude blocks on the scaled embeddings; the result e is injected into every recurrence.</summary>
     public Tensor RunPrelude(Tensor embeddings, AttentionContext context)
     {
+        if (UseTorchScript)
+        {
+            return Scripted.RunPrelude(embeddings, context);
+        }
+
         using var scope = NewDisposeScope();
         var x = embeddings;
         for (int j = 0; j < Config.NLayersInPrelude; j++)
@@ -128,9 +136,9 @@ public sealed class RavenModel : nn.Module
     /// <param name="context">Rotary angles, cache and mask of this call.</param>
     public Tensor Iterate(Tensor state, Tensor embedded, int recurrence, AttentionContext context)
     {
-        if (ScriptedCore)
+        if (UseTorchScript)
         {
-            return (_scripted ??= ScriptedCoreStep.Compile(this)).Iterate(state, embedded, recurrence, context);
+            return Scripted.Iterate(state, embedded, recurrence, context);
         }
 
         using var scope = NewDisposeScope();
@@ -178,9 +186,16 @@ public sealed class RavenModel : nn.Module
     {
         using var scope = NewDisposeScope();
         var x = latent;
-        for (int c = 0; c < Config.NLayersInCoda; c++)
+        if (UseTorchScript)
         {
-            x = transformer.coda[c].forward(x, context, CodaSlot(c));
+            x = Scripted.RunCoda(x, context);
+        }
+        else
+        {
+            for (int c = 0; c < Config.NLayersInCoda; c++)
+            {
+                x = transformer.coda[c].forward(x, context, CodaSlot(c));
+            }
         }
 
         x = transformer.ln_f.forward(x);

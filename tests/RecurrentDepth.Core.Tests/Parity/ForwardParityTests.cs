@@ -63,7 +63,7 @@ public sealed partial class ForwardParityTests(ITestOutputHelper output)
             }
 
             using var model = FixtureCatalog.LoadModel(folder, weights);
-            model.ScriptedCore = scriptedCore;
+            model.UseTorchScript = scriptedCore;
             var label = Path.GetFileName(goldenPath);
             foreach (var (name, error) in CompareForward(model, golden, keys))
             {

@@ -8,10 +8,10 @@ namespace RecurrentDepth.Tests.Parity;
 
 /// <summary>
 /// The TorchScript core step against the reference: the forward passes of the tiny fixture's golden files (stored s0,
-/// 1, 4 and 32 steps) with every recurrence run by <see cref="ScriptedCoreStep"/>, logits at the eager parity
+/// 1, 4 and 32 steps) with every recurrence run by <see cref="ScriptedBlocks"/>, logits at the eager parity
 /// tolerance (<see cref="ForwardParityTests.Atol"/>); and per-row positions against the eager step.
 /// </summary>
-public sealed class ScriptedCoreStepParityTests(ITestOutputHelper output)
+public sealed class ScriptedBlocksParityTests(ITestOutputHelper output)
 {
     [Theory]
     [InlineData("golden.safetensors", "model.safetensors")]
@@ -19,8 +19,8 @@ public sealed class ScriptedCoreStepParityTests(ITestOutputHelper output)
     public void Scripted_recurrence_matches_the_reference_logits(string goldenFile, string weightsFile)
     {
         using var model = FixtureCatalog.LoadModel(FixtureCatalog.Tiny, Path.Combine(FixtureCatalog.Tiny, weightsFile));
-        model.ScriptedCore = false; // only the explicit scripted step below recurs
-        using var scripted = ScriptedCoreStep.Compile(model);
+        model.UseTorchScript = false; // only the explicit scripted step below recurs
+        using var scripted = ScriptedBlocks.Compile(model);
         using var golden = SafetensorsFile.Open(Path.Combine(FixtureCatalog.Tiny, goldenFile));
         using var scope = NewDisposeScope();
         using var grad = no_grad();
@@ -49,7 +49,7 @@ public sealed class ScriptedCoreStepParityTests(ITestOutputHelper output)
         // libtorch's executor profiles a script's first calls and then runs an optimised graph; generation must not
         // depend on how often the script ran before (batch == alone, cached == uncached).
         using var model = FixtureCatalog.LoadModel(FixtureCatalog.Tiny);
-        using var scripted = ScriptedCoreStep.Compile(model);
+        using var scripted = ScriptedBlocks.Compile(model);
         using var scope = NewDisposeScope();
         using var grad = no_grad();
         var ids = tensor(new long[] { 3, 99, 400, 12 }, [1, 4]);
@@ -71,19 +71,19 @@ public sealed class ScriptedCoreStepParityTests(ITestOutputHelper output)
     {
         using var fp32 = FixtureCatalog.LoadModel(FixtureCatalog.Tiny);
         using var bf16 = FixtureCatalog.LoadModel(FixtureCatalog.Tiny, dtype: ScalarType.BFloat16);
-        Assert.True(fp32.ScriptedCore);
-        Assert.False(bf16.ScriptedCore);
-        var ex = Assert.Throws<NotSupportedException>(() => bf16.ScriptedCore = true);
+        Assert.True(fp32.UseTorchScript);
+        Assert.False(bf16.UseTorchScript);
+        var ex = Assert.Throws<NotSupportedException>(() => bf16.UseTorchScript = true);
         Assert.Contains("BFloat16", ex.Message, StringComparison.Ordinal);
-        Assert.Throws<NotSupportedException>(() => ScriptedCoreStep.Compile(bf16));
+        Assert.Throws<NotSupportedException>(() => ScriptedBlocks.Compile(bf16));
     }
 
     [Fact]
     public void Scripted_step_with_per_row_positions_matches_the_eager_step()
     {
         using var model = FixtureCatalog.LoadModel(FixtureCatalog.Tiny);
-        model.ScriptedCore = false; // model.Iterate is the eager step here
-        using var scripted = ScriptedCoreStep.Compile(model);
+        model.UseTorchScript = false; // model.Iterate is the eager step here
+        using var scripted = ScriptedBlocks.Compile(model);
         using var scope = NewDisposeScope();
         using var grad = no_grad();
         // Two rows at different absolute positions (as batched decoding has), so each row gets its own rotation.

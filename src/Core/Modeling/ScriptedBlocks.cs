@@ -1,0 +1,188 @@
+using RecurrentDepth.Caching;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace RecurrentDepth.Modeling;
+
+/// <summary>
+/// The sandwich blocks of every stage (prelude, core step = adapter + core blocks, coda) with their tensor work
+/// compiled to TorchScript at run time (<c>torch.jit.compile</c>, run by libtorch's interpreter). Same arithmetic as
+/// the eager blocks (fp32 only); the ops benchmark measures it against them and it is the faster on CPU, so fp32
+/// models run it (<see cref="RavenModel.UseTorchScript"/>); see docs/performance.md.
+/// </summary>
+/// <remarks>
+/// Over a <see cref="BatchAttentionStore"/> (generation), the host resolves every layer's pool entries and masks once
+/// per call (<see cref="BatchAttentionStore.PrepareLayers"/>) and a whole stage is one script call, attention and
+/// the pool's <c>index_copy_</c>/<c>index_select</c> included. Without one (a plain forward pass, the trainer) each
+/// block is two script calls around C# attention (<see cref="CausalSelfAttention.Attend"/>).
+/// </remarks>
+public sealed class ScriptedBlocks : IDisposable
+{
+    // x: (B, S, h). q, k, v come out in attention's (B, H, S, D) layout, q and k biased and rotated (complex form).
+    // Weights of a stage are one list, 9 per block: norm_1, Wqkv, qk_bias, proj, norm_2, norm_3, fc, mlp.proj, norm_4.
+    private const string Source = """
+        def rms(x: Tensor, w: Tensor, eps: float) -> Tensor:
+            return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * w
+
+        def pre_attention(x: Tensor, norm_1: Tensor, wqkv: Tensor, qk_bias: Tensor, rotation: Tensor, heads: int, eps: float) -> Tuple[Tensor, Tensor, Tensor]:
+            b = x.size(0)
+            s = x.size(1)
+            qkv = torch.linear(rms(x, norm_1, eps), wqkv).view(b, s, 3, heads, -1).permute(2, 0, 3, 1, 4)
+            qk = qkv[:2] + qk_bias.unsqueeze(3)
+            d = qk.size(-1)
+            qk = torch.view_as_real(torch.view_as_complex(qk.unflatten(-1, [d // 2, 2])) * rotation).flatten(-2)
+            return qk[0], qk[1], qkv[2]
+
+        def post_attention(x: Tensor, y: Tensor, proj: Tensor, norm_2: Tensor, norm_3: Tensor, fc: Tensor, mlp_proj: Tensor, norm_4: Tensor, eps: float) -> Tensor:
+            b = x.size(0)
+            s = x.size(1)
+            x = rms(x + torch.linear(y.transpose(1, 2).reshape(b, s, -1), proj), norm_2, eps)
+            gate_up = torch.linear(rms(x, norm_3, eps), fc).chunk(2, -1)
+            return rms(x + torch.linear(torch.silu(gate_up[0]) * gate_up[1], mlp_proj), norm_4, eps)
+
+        def pooled_attention(q: Tensor, k: Tensor, v: Tensor, storage: Tensor, writes: Tensor, reads: Tensor, mask: Tensor) -> Tensor:
+            b = q.size(0)
+            h = q.size(1)
+            d = q.size(3)
+            t = reads.size(0) // b
+            storage.index_copy_(0, writes, torch.stack([k, v], 1).permute(0, 3, 1, 2, 4).reshape(-1, 2, h, d))
+            kv = storage.index_select(0, reads).view(b, t, 2, h, d).permute(2, 0, 3, 1, 4)
+            if mask.numel() == 0:
+                return torch.scaled_dot_product_attention(q, kv[0], kv[1], None, 0.0, q.size(2) > 1)
+            return torch.scaled_dot_product_attention(q, kv[0], kv[1], mask, 0.0, False)
+
+        def blocks(x: Tensor, weights: List[Tensor], rotation: Tensor, storage: Tensor, writes: Tensor, reads: Tensor, masks: Tensor, heads: int, eps: float) -> Tensor:
+            for l in range(writes.size(0)):
+                o = 9 * l
+                q, k, v = pre_attention(x, weights[o], weights[o + 1], weights[o + 2], rotation, heads, eps)
+                mask = masks
+                if masks.numel() > 0:
+                    mask = masks[l]
+                y = pooled_attention(q, k, v, storage, writes[l], reads[l], mask)
+                x = post_attention(x, y, weights[o + 3], weights[o + 4], weights[o + 5], weights[o + 6], weights[o + 7], weights[o + 8], eps)
+            return x
+
+        def core_step(state: Tensor, embedded: Tensor, adapter: Tensor, weights: List[Tensor], rotation: Tensor, storage: Tensor, writes: Tensor, reads: Tensor, masks: Tensor, heads: int, eps: float) -> Tensor:
+            x = torch.linear(torch.cat([state, embedded], -1), adapter)
+            return blocks(x, weights, rotation, storage, writes, reads, masks, heads, eps)
+        """;
+
+    private const int TensorsPerBlock = 9;
+
+    private readonly RavenModel _model;
+    private readonly jit.CompilationUnit _unit;
+    private readonly Tensor _adapter;
+    private readonly Tensor[] _prelude;
+    private readonly Tensor[] _core;
+    private readonly Tensor[] _coda;
+    private readonly Tensor? _zeroBias;
+
+    // Scalar arguments are passed as Scalars this object keeps alive: TorchSharp turns a plain long or double into a
+    // temporary Scalar whose handle the collector may free before the call reads it (seen as "toLong" failures).
+    private readonly Scalar _heads;
+    private readonly Scalar _eps;
+
+    private ScriptedBlocks(RavenModel model)
+    {
+        _model = model;
+        _unit = jit.compile(Source + "\n"); // the parser wants the last line ended
+        var p = model.ParametersByKey();
+        _adapter = p["transformer.adapter.weight"];
+        var c = model.Config;
+        // Owned for the object's lifetime, whatever dispose scope it is built in (it may be built on first use).
+        using (var scope = NewDisposeScope())
+        {
+            _heads = ((long)c.NHeads).ToScalar();
+            _eps = c.NormEps.ToScalar();
+            scope.Detach(_heads);
+            scope.Detach(_eps);
+            if (!p.ContainsKey("transformer.core_block.0.attn.qk_bias"))
+            {
+                _zeroBias = zeros([2, 1, c.NHeads, c.HeadDim], model.DType, model.Device);
+                scope.Detach(_zeroBias);
+            }
+        }
+
+        Tensor[] Stage(string name, int layers) => Enumerable.Range(0, layers).SelectMany(l =>
+        {
+            string key = $"transformer.{name}.{l}.";
+            return new[]
+            {
+                p[key + "norm_1.weight"], p[key + "attn.Wqkv.weight"], p.TryGetValue(key + "attn.qk_bias", out var bias) ? bias : _zeroBias!,
+                p[key + "attn.proj.weight"], p[key + "norm_2.weight"], p[key + "norm_3.weight"], p[key + "mlp.fc.weight"],
+                p[key + "mlp.proj.weight"], p[key + "norm_4.weight"],
+            };
+        }).Select(t => (Tensor)t).ToArray();
+
+        _prelude = Stage("prelude", c.NLayersInPrelude);
+        _core = Stage("core_block", c.NLayersInRecurrentBlock);
+        _coda = Stage("coda", c.NLayersInCoda);
+    }
+
+    /// <summary>Compiles the script for <paramref name="model"/>'s blocks (weights are shared, not copied).</summary>
+    /// <exception cref="NotSupportedException">The model is not fp32 (the script has no bf16/fp16 casts).</exception>
+    public static ScriptedBlocks Compile(RavenModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        if (model.DType != ScalarType.Float32)
+        {
+            throw new NotSupportedException($"The scripted blocks are fp32 only; the model is {model.DType}.");
+        }
+
+        return new ScriptedBlocks(model);
+    }
+
+    /// <summary>As <see cref="RavenModel.RunPrelude"/>: the prelude blocks on the scaled embeddings.</summary>
+    public Tensor RunPrelude(Tensor embeddings, AttentionContext context) =>
+        Run(embeddings, null, _prelude, _model.PreludeSlot, context);
+
+    /// <summary>As <see cref="RavenModel.Iterate"/>: s ← core(adapter(concat[s, e])).</summary>
+    public Tensor Iterate(Tensor state, Tensor embedded, int recurrence, AttentionContext context) =>
+        Run(state, embedded, _core, l => _model.CoreSlot(recurrence, l), context);
+
+    /// <summary>The coda blocks of <see cref="RavenModel.Readout"/> (before its ln_f and head).</summary>
+    public Tensor RunCoda(Tensor latent, AttentionContext context) =>
+        Run(latent, null, _coda, _model.CodaSlot, context);
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _unit.Dispose();
+        _zeroBias?.Dispose();
+        _heads.Dispose();
+        _eps.Dispose();
+    }
+
+    // With `embedded` the call is a core step (adapter first). Returns the result in the caller's dispose scope.
+    private Tensor Run(Tensor x, Tensor? embedded, Tensor[] weights, Func<int, AttentionSlot> slotOf, AttentionContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        using var scope = NewDisposeScope();
+        var rotation = context.Rotation ?? complex(context.Cos, context.Sin).transpose(1, 2);
+        int layers = weights.Length / TensorsPerBlock;
+        if (context.Cache is BatchAttentionStore store)
+        {
+            var slots = Enumerable.Range(0, layers).Select(slotOf).ToArray();
+            var pooled = store.PrepareLayers(slots, (int)x.shape[1], x.device);
+            var result = embedded is null
+                ? _unit.invoke<Tensor>("blocks", x, weights, rotation, pooled.Storage, pooled.Writes, pooled.Reads, pooled.Masks, _heads, _eps)
+                : _unit.invoke<Tensor>("core_step", x, embedded, _adapter, weights, rotation, pooled.Storage, pooled.Writes, pooled.Reads, pooled.Masks, _heads, _eps);
+            return result.MoveToOuterDisposeScope();
+        }
+
+        if (embedded is not null)
+        {
+            x = nn.functional.linear(cat([x, embedded], -1), _adapter);
+        }
+
+        for (int l = 0; l < layers; l++)
+        {
+            var w = weights.AsSpan(l * TensorsPerBlock, TensorsPerBlock);
+            var (q, k, v) = _unit.invoke<(Tensor, Tensor, Tensor)>("pre_attention", x, w[0], w[1], w[2], rotation, _heads, _eps);
+            var y = CausalSelfAttention.Attend(q, k, v, context, slotOf(l));
+            x = _unit.invoke<Tensor>("post_attention", x, y, w[3], w[4], w[5], w[6], w[7], w[8], _eps);
+        }
+
+        return x.MoveToOuterDisposeScope();
+    }
+}
