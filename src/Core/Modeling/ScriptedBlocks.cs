@@ -22,7 +22,7 @@ public sealed class ScriptedBlocks : IDisposable
     // Weights of a stage are one list, 9 per block: norm_1, Wqkv, qk_bias, proj, norm_2, norm_3, fc, mlp.proj, norm_4.
     private const string Source = """
         def rms(x: Tensor, w: Tensor, eps: float) -> Tensor:
-            return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * w
+            return torch.rms_norm(x, [x.size(-1)], w, eps)
 
         def pre_attention(x: Tensor, norm_1: Tensor, wqkv: Tensor, qk_bias: Tensor, rotation: Tensor, heads: int, eps: float) -> Tuple[Tensor, Tensor, Tensor]:
             b = x.size(0)
