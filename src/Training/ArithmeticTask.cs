@@ -15,9 +15,10 @@ public sealed record ArithmeticProblem(string Text, IReadOnlyList<int> RunningVa
 /// <param name="PromptIds">The rendered chat prompt up to and including the assistant header's two newlines.</param>
 /// <param name="Labels">Training target per prompt position (−100 = none), plus the answer position's.</param>
 /// <param name="AnswerId">Token id of the answer digit: the first token the model should generate.</param>
-public sealed record TokenizedProblem(IReadOnlyList<int> PromptIds, IReadOnlyList<int> Labels, int AnswerId);
+/// <param name="ChainStart">Position of the problem text's first character in <paramref name="PromptIds"/>.</param>
+public sealed record TokenizedProblem(IReadOnlyList<int> PromptIds, IReadOnlyList<int> Labels, int AnswerId, int ChainStart);
 
-/// <summary>Generates problems, renders them with the chat template and builds dense labels.</summary>
+/// <summary>Generates problems and builds dense labels on their chat prompts (rendered and encoded by a <see cref="TaskTokenizer"/>).</summary>
 public static class ArithmeticTask
 {
     private static readonly int[] Constants = [3, 7, 9];
@@ -66,29 +67,22 @@ public static class ArithmeticTask
         return Enumerable.Range(0, count).Select(_ => Sample(random, k)).ToList();
     }
 
-    /// <summary>The user message rendered with huginn's chat template, generation prompt included.</summary>
-    public static string RenderPrompt(ArithmeticProblem problem)
-    {
-        ArgumentNullException.ThrowIfNull(problem);
-        return "<|begin_text|><|begin_header|>user<|end_header|>\n\n" + problem.Text + "<|end_turn|><|begin_header|>Huginn<|end_header|>\n\n";
-    }
-
     /// <summary>
     /// Tokenises a problem with dense labels: each character of the chain is labelled with the running value after
     /// it; <c>=</c> and every token of the template after it with the answer (the last of these is the real next-token
     /// target: the first generated token); the answer token itself with <c>&lt;|end_turn|&gt;</c>.
     /// </summary>
-    public static TokenizedProblem Tokenize(ArithmeticProblem problem)
+    public static TokenizedProblem Tokenize(ArithmeticProblem problem, TaskTokenizer tokenizer)
     {
         ArgumentNullException.ThrowIfNull(problem);
-        var prompt = MicroTokenizer.Encode(RenderPrompt(problem));
-        int start = MicroTokenizer.Encode("<|begin_text|><|begin_header|>user<|end_header|>\n\n").Count;
-        int answerId = MicroTokenizer.CharId((char)('0' + problem.Answer));
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        var (prompt, start) = tokenizer.EncodePrompt(problem);
+        int answerId = tokenizer.DigitId(problem.Answer);
         var labels = new int[prompt.Count + 1];
         Array.Fill(labels, IgnoreLabel);
         for (int i = 0; i < problem.RunningValues.Count; i++)
         {
-            labels[start + i] = MicroTokenizer.CharId((char)('0' + problem.RunningValues[i]));
+            labels[start + i] = tokenizer.DigitId(problem.RunningValues[i]);
         }
 
         for (int i = start + problem.RunningValues.Count; i < prompt.Count; i++)
@@ -96,7 +90,7 @@ public static class ArithmeticTask
             labels[i] = answerId;
         }
 
-        labels[prompt.Count] = MicroTokenizer.EndTurn;
-        return new TokenizedProblem(prompt, labels, answerId);
+        labels[prompt.Count] = tokenizer.EndTurnId;
+        return new TokenizedProblem(prompt, labels, answerId, start);
     }
 }

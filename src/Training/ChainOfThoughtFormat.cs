@@ -47,19 +47,20 @@ public static class ChainOfThoughtFormat
     }
 
     /// <summary>The sequence of <paramref name="problem"/> in <paramref name="format"/>.</summary>
-    public static TokenizedSequence Tokenize(ArithmeticProblem problem, AnswerFormat format)
+    public static TokenizedSequence Tokenize(ArithmeticProblem problem, TaskTokenizer tokenizer, AnswerFormat format)
     {
         ArgumentNullException.ThrowIfNull(problem);
-        var latent = ArithmeticTask.Tokenize(problem);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        var latent = ArithmeticTask.Tokenize(problem, tokenizer);
         if (format == AnswerFormat.Latent)
         {
             return new TokenizedSequence([.. latent.PromptIds, latent.AnswerId], latent.Labels, latent.PromptIds.Count - 1);
         }
 
         // Same prompt and the same dense labels on the chain's characters; after '=' only the real next-token targets.
-        var response = Response(problem).Select(MicroTokenizer.CharId).ToList();
+        var response = Response(problem).Select(c => tokenizer.DigitId(c - '0')).ToList();
         int prompt = latent.PromptIds.Count;
-        int chainEnd = MicroTokenizer.Encode("<|begin_text|><|begin_header|>user<|end_header|>\n\n").Count + problem.RunningValues.Count;
+        int chainEnd = latent.ChainStart + problem.RunningValues.Count;
         var labels = new int[prompt + response.Count];
         for (int i = 0; i < prompt; i++)
         {
@@ -69,7 +70,7 @@ public static class ChainOfThoughtFormat
         labels[prompt - 1] = response[0];
         for (int i = 0; i < response.Count; i++)
         {
-            labels[prompt + i] = i + 1 < response.Count ? response[i + 1] : MicroTokenizer.EndTurn;
+            labels[prompt + i] = i + 1 < response.Count ? response[i + 1] : tokenizer.EndTurnId;
         }
 
         int answerPosition = prompt - 1 + response.Count - 1;

@@ -80,11 +80,15 @@ public static class EffortEvaluator
     /// <summary>Fixed recurrence counts reported: 1, 2, 4, 8, 16, 32.</summary>
     public static IReadOnlyList<int> FixedSteps { get; } = [1, 2, 4, 8, 16, 32];
 
-    /// <summary>Evaluates <paramref name="model"/> on the first <paramref name="count"/> held-out problems of each difficulty.</summary>
-    public static EffortReport Evaluate(RavenModel model, IReadOnlyList<int> difficulties, int count, IReadOnlyList<int> steps,
+    /// <summary>
+    /// Evaluates <paramref name="model"/> on the first <paramref name="count"/> held-out problems of each difficulty,
+    /// prompts rendered and encoded by <paramref name="tokenizer"/> (the checkpoint's own).
+    /// </summary>
+    public static EffortReport Evaluate(RavenModel model, TaskTokenizer tokenizer, IReadOnlyList<int> difficulties, int count, IReadOnlyList<int> steps,
         double threshold = 5e-4, int cap = 32, int seed = 0)
     {
         ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(tokenizer);
         ArgumentNullException.ThrowIfNull(difficulties);
         ArgumentNullException.ThrowIfNull(steps);
         var results = new List<DifficultyResult>();
@@ -98,10 +102,10 @@ public static class EffortEvaluator
             using var generator = new Generator((ulong)(seed * 1000 + k + 1), CPU);
             foreach (var chunk in problems.Chunk(250))
             {
-                var trajectory = Trajectory(model, chunk, maxSteps, generator);
+                var trajectory = Trajectory(model, tokenizer, chunk, maxSteps, generator);
                 for (int b = 0; b < chunk.Length; b++)
                 {
-                    int answer = MicroTokenizer.CharId((char)('0' + chunk[b].Answer));
+                    int answer = tokenizer.DigitId(chunk[b].Answer);
                     foreach (var r in steps)
                     {
                         correctAt[r] += trajectory.Predictions[r - 1][b] == answer ? 1 : 0;
@@ -131,13 +135,14 @@ public static class EffortEvaluator
     }
 
     /// <summary>Accuracy of greedy first tokens at a fixed step count (used by tests on small slices).</summary>
-    public static double Accuracy(RavenModel model, IReadOnlyList<ArithmeticProblem> problems, int numSteps, ulong seed = 1)
+    public static double Accuracy(RavenModel model, TaskTokenizer tokenizer, IReadOnlyList<ArithmeticProblem> problems, int numSteps, ulong seed = 1)
     {
         ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(tokenizer);
         ArgumentNullException.ThrowIfNull(problems);
         using var generator = new Generator(seed, CPU);
-        var trajectory = Trajectory(model, problems, numSteps, generator);
-        int correct = problems.Select((p, b) => trajectory.Predictions[numSteps - 1][b] == MicroTokenizer.CharId((char)('0' + p.Answer)) ? 1 : 0).Sum();
+        var trajectory = Trajectory(model, tokenizer, problems, numSteps, generator);
+        int correct = problems.Select((p, b) => trajectory.Predictions[numSteps - 1][b] == tokenizer.DigitId(p.Answer) ? 1 : 0).Sum();
         return (double)correct / problems.Count;
     }
 
@@ -145,14 +150,14 @@ public static class EffortEvaluator
 
     // Problems of one difficulty share a length, so a chunk needs no padding; mixed lengths are right-padded and
     // each row is read at its own last prompt position.
-    private static TrajectoryResult Trajectory(RavenModel model, IReadOnlyList<ArithmeticProblem> problems, int maxSteps, Generator generator)
+    private static TrajectoryResult Trajectory(RavenModel model, TaskTokenizer tokenizer, IReadOnlyList<ArithmeticProblem> problems, int maxSteps, Generator generator)
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var prompts = problems.Select(p => MicroTokenizer.Encode(ArithmeticTask.RenderPrompt(p))).ToList();
+        var prompts = problems.Select(p => tokenizer.EncodePrompt(p).Ids).ToList();
         int length = prompts.Max(p => p.Count);
         var ids = new long[prompts.Count * length];
-        Array.Fill(ids, MicroTokenizer.Pad);
+        Array.Fill(ids, tokenizer.PadId);
         for (int b = 0; b < prompts.Count; b++)
         {
             for (int i = 0; i < prompts[b].Count; i++)

@@ -16,7 +16,9 @@ namespace RecurrentDepth.Training
             RecurrentDepth.Training train [--out DIR] [--steps N] [--minutes M] [--seed S] [--d-model D] [--heads H]
                                           [--layers P/C/C] [--mean-depth R] [--backprop-depth K] [--lr LR] [--batch B]
                                           [--max-k K] [--checkpoint-minutes M] [--threads T] [--format latent|cot]
-                                          [--fixed-depth R]
+                                          [--fixed-depth R] [--tokenizer DIR]
+              (--tokenizer: train with the tokenizer files of a checkpoint folder; default the micro vocabulary,
+               the same bytes as models/huginn-micro-arith ships)
             RecurrentDepth.Training train --resume DIR [--out DIR] [--steps N] [--minutes M]   (other settings come from DIR)
             RecurrentDepth.Training eval  [--model DIR] [--docs DIR] [--count N] [--threshold 5e-4] [--cap 32] [--threads T]
               (alias: bench) accuracy per difficulty for r = 1,2,4,8,16,32 and adaptive KL exit; writes effort.md and effort-curve.png
@@ -113,7 +115,7 @@ namespace RecurrentDepth.Training
             var options = ToTrainerOptions(o);
             using var trainer = o.TryGetValue("resume", out var resume)
                 ? Trainer.Resume(resume, o.ContainsKey("steps") ? options.Steps : null, options.Minutes, o.GetValueOrDefault("out"))
-                : Trainer.Create(options);
+                : o.TryGetValue("tokenizer", out var tokenizer) ? Trainer.Create(options, TaskTokenizer.Load(tokenizer)) : Trainer.Create(options);
             Console.WriteLine($"Training {trainer.Model.parameters().Sum(p => p.NumberOfElements):N0} parameters, options:\n{trainer.Options.ToJson()}");
             Console.WriteLine($"Starting at step {trainer.Step} of {trainer.Options.Steps}.");
             if (AnsiConsole.Profile.Capabilities.Interactive)
@@ -161,7 +163,7 @@ namespace RecurrentDepth.Training
             double threshold = double.Parse(o.GetValueOrDefault("threshold", "5e-4"), CultureInfo.InvariantCulture);
             int cap = int.Parse(o.GetValueOrDefault("cap", "32"), CultureInfo.InvariantCulture);
             using var model = Modeling.RavenModel.Load(folder, new Modeling.ModelLoadOptions { Device = "cpu", DType = "float32" });
-            var report = EffortEvaluator.Evaluate(model, ArithmeticTask.HeldOutDifficulties, count, EffortEvaluator.FixedSteps, threshold, cap);
+            var report = EffortEvaluator.Evaluate(model, TaskTokenizer.Load(folder), ArithmeticTask.HeldOutDifficulties, count, EffortEvaluator.FixedSteps, threshold, cap);
             var table = report.ToMarkdown();
             Console.WriteLine(table);
             Directory.CreateDirectory(docs);
@@ -183,7 +185,7 @@ namespace RecurrentDepth.Training
             var folder = o.GetValueOrDefault("model", "models/huginn-micro-arith");
             int count = int.Parse(o.GetValueOrDefault("count", "500"), CultureInfo.InvariantCulture);
             using var model = Modeling.RavenModel.Load(folder, new Modeling.ModelLoadOptions { Device = "cpu", DType = "float32" });
-            var report = EffortEvaluator.Evaluate(model, [9, 10, 11, 12], count, [1, 2, 4, 8, 16, 32, 64], 5e-4, 64);
+            var report = EffortEvaluator.Evaluate(model, TaskTokenizer.Load(folder), [9, 10, 11, 12], count, [1, 2, 4, 8, 16, 32, 64], 5e-4, 64);
             Console.WriteLine(report.ToMarkdown());
             return 0;
         }

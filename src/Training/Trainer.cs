@@ -31,15 +31,17 @@ public sealed class Trainer : IDisposable
 {
     private const string StateFolder = "trainer_state";
     private readonly RavenModel model;
+    private readonly TaskTokenizer tokenizer;
     private readonly AdamW optimizer;
     private readonly List<Parameter> parameters;
     private double smoothedLoss = double.NaN;
     private double smoothedAccuracy;
 
-    private Trainer(TrainerOptions options, RavenModel model, int step)
+    private Trainer(TrainerOptions options, RavenModel model, TaskTokenizer tokenizer, int step)
     {
         Options = options;
         this.model = model;
+        this.tokenizer = tokenizer;
         // Eager core step: gradients through TorchScript's optimised graph differ in the last bit from its first,
         // unoptimised calls, so a resumed run would not continue exactly like an uninterrupted one.
         model.UseTorchScript = false;
@@ -61,11 +63,14 @@ public sealed class Trainer : IDisposable
     /// <summary>The model being trained (fp32, CPU).</summary>
     public RavenModel Model => model;
 
+    /// <summary>The tokenizer the run encodes with; its files go into every checkpoint.</summary>
+    public TaskTokenizer Tokenizer => tokenizer;
+
     /// <summary>Optimizer steps done so far.</summary>
     public int Step { get; private set; }
 
-    /// <summary>The architecture a run with <paramref name="options"/> trains.</summary>
-    public static RavenConfig ConfigFor(TrainerOptions options)
+    /// <summary>The architecture a run with <paramref name="options"/> trains, for a tokenizer of <paramref name="vocabSize"/> ids.</summary>
+    public static RavenConfig ConfigFor(TrainerOptions options, int vocabSize)
     {
         ArgumentNullException.ThrowIfNull(options);
         return new RavenConfig
@@ -77,7 +82,7 @@ public sealed class Trainer : IDisposable
             NLayersInRecurrentBlock = options.Layers.Core,
             NLayersInCoda = options.Layers.Coda,
             IntermediateSize = options.IntermediateSize,
-            VocabSize = MicroTokenizer.VocabSize,
+            VocabSize = vocabSize,
             BlockSize = 1024,
             // A fixed-depth run's default step count is the depth it was trained at.
             MeanRecurrence = options.FixedDepth ?? options.MeanDepth,
@@ -85,20 +90,25 @@ public sealed class Trainer : IDisposable
         }.Validate("trainer options");
     }
 
-    /// <summary>Starts a run from the reference initialisation drawn from the seed.</summary>
-    public static Trainer Create(TrainerOptions options)
+    /// <summary>Starts a run from the reference initialisation drawn from the seed, with the micro vocabulary (<see cref="MicroVocabulary"/>).</summary>
+    public static Trainer Create(TrainerOptions options) => Create(options, MicroVocabulary.CreateTokenizer());
+
+    /// <summary>Starts a run from the reference initialisation drawn from the seed, encoding with <paramref name="tokenizer"/>.</summary>
+    public static Trainer Create(TrainerOptions options, TaskTokenizer tokenizer)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var model = new RavenModel(ConfigFor(options), ScalarType.Float32, CPU);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        var model = new RavenModel(ConfigFor(options, tokenizer.VocabSize), ScalarType.Float32, CPU);
         using var generator = new Generator((ulong)options.Seed, CPU);
         ModelInitializer.Initialize(model, generator);
-        return new Trainer(options, model, 0);
+        return new Trainer(options, model, tokenizer, 0);
     }
 
     /// <summary>
     /// Resumes from a folder written by <see cref="SaveCheckpoint"/>: weights through the normal loader, optimizer
-    /// moments and step from <c>trainer_state/</c>. The saved options apply, except the step budget, time limit and
-    /// output folder when given; the output folder defaults to <paramref name="folder"/> itself.
+    /// moments and step from <c>trainer_state/</c>, the tokenizer from the folder's tokenizer files. The saved options
+    /// apply, except the step budget, time limit and output folder when given; the output folder defaults to
+    /// <paramref name="folder"/> itself.
     /// </summary>
     /// <exception cref="FileNotFoundException">The folder has no trainer state.</exception>
     public static Trainer Resume(string folder, int? steps = null, double? minutes = null, string? output = null)
@@ -121,7 +131,7 @@ public sealed class Trainer : IDisposable
             p.requires_grad = true;
         }
 
-        var trainer = new Trainer(options, model, step);
+        var trainer = new Trainer(options, model, TaskTokenizer.Load(folder), step);
         trainer.optimizer.load_state_dict(Path.Combine(stateDir, "optimizer.bin"));
         trainer.smoothedLoss = state.RootElement.GetProperty("smoothed_loss").GetDouble();
         trainer.smoothedAccuracy = state.RootElement.GetProperty("smoothed_accuracy").GetDouble();
@@ -147,7 +157,7 @@ public sealed class Trainer : IDisposable
         // Every random draw of step n comes from (seed, n): resuming at step n replays exactly the same stream.
         var random = new Random(unchecked(Options.Seed * 1_000_003 + Step * 7_919 + 17));
         using var generator = new Generator(unchecked((ulong)Options.Seed * 0x9E3779B97F4A7C15UL + (ulong)Step + 1), CPU);
-        using var batch = TrainingBatch.Sample(random, Options.Batch, Options.MaxDifficulty, Options.Format);
+        using var batch = TrainingBatch.Sample(random, tokenizer, Options.Batch, Options.MaxDifficulty, Options.Format);
         int drawn = DepthSampler.Sample(random, Options.MeanDepth); // drawn even when fixed, so the stream stays the same
         int r = Options.FixedDepth ?? drawn;
         var (noGrad, withGrad) = DepthSampler.Split(r, Options.BackpropDepth);
@@ -196,14 +206,14 @@ public sealed class Trainer : IDisposable
         return model.Readout(model.NormalizeLatent(state), context).MoveToOuterDisposeScope();
     }
 
-    private static double AnswerAccuracy(Tensor logits, TrainingBatch batch)
+    private double AnswerAccuracy(Tensor logits, TrainingBatch batch)
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var rows = arange(batch.Problems.Count, ScalarType.Int64);
         var positions = tensor(batch.AnswerPositions.ToArray());
         var predicted = logits.detach()[rows, positions].argmax(-1);
-        var expected = tensor(batch.Problems.Select(p => (long)MicroTokenizer.CharId((char)('0' + p.Answer))).ToArray());
+        var expected = tensor(batch.Problems.Select(p => (long)tokenizer.DigitId(p.Answer)).ToArray());
         return predicted.eq(expected).to(ScalarType.Float32).mean().item<float>();
     }
 
@@ -244,7 +254,7 @@ public sealed class Trainer : IDisposable
     /// <summary>Writes the model (huginn HF layout) and the trainer state needed to resume into <paramref name="folder"/>.</summary>
     public void SaveCheckpoint(string folder)
     {
-        CheckpointWriter.Write(model, folder, new Dictionary<string, string>
+        CheckpointWriter.Write(model, tokenizer, folder, new Dictionary<string, string>
         {
             ["step"] = Step.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["seed"] = Options.Seed.ToString(System.Globalization.CultureInfo.InvariantCulture),

@@ -33,22 +33,23 @@ public sealed class TrainingBatch : IDisposable
     public long Tokens { get; }
 
     /// <summary>Draws <paramref name="batchSize"/> problems with k uniform in 1..<paramref name="maxDifficulty"/>.</summary>
-    public static TrainingBatch Sample(Random random, int batchSize, int maxDifficulty, AnswerFormat format = AnswerFormat.Latent)
+    public static TrainingBatch Sample(Random random, TaskTokenizer tokenizer, int batchSize, int maxDifficulty, AnswerFormat format = AnswerFormat.Latent)
     {
         ArgumentNullException.ThrowIfNull(random);
         var problems = Enumerable.Range(0, batchSize).Select(_ => ArithmeticTask.Sample(random, 1 + random.Next(maxDifficulty))).ToList();
-        return FromProblems(problems, format);
+        return FromProblems(problems, tokenizer, format);
     }
 
-    /// <summary>Tokenises and pads <paramref name="problems"/>.</summary>
-    public static TrainingBatch FromProblems(IReadOnlyList<ArithmeticProblem> problems, AnswerFormat format = AnswerFormat.Latent)
+    /// <summary>Tokenises (with <paramref name="tokenizer"/>) and pads <paramref name="problems"/>.</summary>
+    public static TrainingBatch FromProblems(IReadOnlyList<ArithmeticProblem> problems, TaskTokenizer tokenizer, AnswerFormat format = AnswerFormat.Latent)
     {
         ArgumentNullException.ThrowIfNull(problems);
-        var tokenized = problems.Select(p => ChainOfThoughtFormat.Tokenize(p, format)).ToList();
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        var tokenized = problems.Select(p => ChainOfThoughtFormat.Tokenize(p, tokenizer, format)).ToList();
         int length = tokenized.Max(t => t.Ids.Count);
         var ids = new long[problems.Count * length];
         var labels = new long[problems.Count * length];
-        Array.Fill(ids, MicroTokenizer.Pad);
+        Array.Fill(ids, tokenizer.PadId);
         Array.Fill(labels, ArithmeticTask.IgnoreLabel);
         var answerPositions = new long[problems.Count];
         long tokens = 0;

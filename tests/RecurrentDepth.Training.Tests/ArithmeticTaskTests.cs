@@ -16,9 +16,9 @@ public sealed class ArithmeticTaskTests
     [Fact]
     public void Training_stream_is_deterministic_per_seed_and_separate_from_the_held_out_seed()
     {
-        var first = TrainingBatch.Sample(new Random(5), 32, 6);
-        var again = TrainingBatch.Sample(new Random(5), 32, 6);
-        var other = TrainingBatch.Sample(new Random(6), 32, 6);
+        using var first = TrainingBatch.Sample(new Random(5), CommittedModels.Tokenizer, 32, 6);
+        using var again = TrainingBatch.Sample(new Random(5), CommittedModels.Tokenizer, 32, 6);
+        using var other = TrainingBatch.Sample(new Random(6), CommittedModels.Tokenizer, 32, 6);
         Assert.True(first.Ids.eq(again.Ids).all().item<bool>());
         Assert.Equal(first.Problems.Select(p => p.Text), again.Problems.Select(p => p.Text));
         Assert.NotEqual(first.Problems.Select(p => p.Text), other.Problems.Select(p => p.Text));
@@ -47,10 +47,10 @@ public sealed class ArithmeticTaskTests
     public void Dense_labels_end_with_the_answer_as_the_first_generated_token_and_end_turn_after_it()
     {
         var problem = ArithmeticTask.Sample(new Random(1), 4);
-        var t = ArithmeticTask.Tokenize(problem);
+        var t = ArithmeticTask.Tokenize(problem, CommittedModels.Tokenizer);
         Assert.Equal(t.PromptIds.Count + 1, t.Labels.Count);
         Assert.Equal(t.AnswerId, t.Labels[t.PromptIds.Count - 1]);
-        Assert.Equal(MicroTokenizer.EndTurn, t.Labels[^1]);
+        Assert.Equal(260, t.Labels[^1]); // <|end_turn|>
         Assert.Equal(problem.RunningValues.Count + 12 + 1, t.Labels.Count(l => l != ArithmeticTask.IgnoreLabel));
     }
 

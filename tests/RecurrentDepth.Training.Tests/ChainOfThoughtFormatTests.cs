@@ -16,14 +16,14 @@ public sealed class ChainOfThoughtFormatTests
     [Fact]
     public void Cot_sequence_teaches_each_value_from_the_one_before_and_end_turn_after_the_answer()
     {
-        var latent = ArithmeticTask.Tokenize(Example());
-        var cot = ChainOfThoughtFormat.Tokenize(Example(), AnswerFormat.ChainOfThought);
+        var latent = ArithmeticTask.Tokenize(Example(), CommittedModels.Tokenizer);
+        var cot = ChainOfThoughtFormat.Tokenize(Example(), CommittedModels.Tokenizer, AnswerFormat.ChainOfThought);
         int prompt = latent.PromptIds.Count;
-        int zero = MicroTokenizer.CharId('0'), three = MicroTokenizer.CharId('3');
+        const int zero = 48, three = 51, endTurn = 260;
 
         Assert.Equal([.. latent.PromptIds, zero, zero, three], cot.Ids);
         Assert.Equal(cot.Ids.Count, cot.Labels.Count);
-        Assert.Equal(new[] { zero, zero, three, MicroTokenizer.EndTurn }, cot.Labels.Skip(prompt - 1));
+        Assert.Equal(new[] { zero, zero, three, endTurn }, cot.Labels.Skip(prompt - 1));
         // The answer digit is predicted at the position of the value before it.
         Assert.Equal(prompt + 1, cot.AnswerPosition);
         Assert.Equal(three, cot.Labels[cot.AnswerPosition]);
@@ -35,8 +35,8 @@ public sealed class ChainOfThoughtFormatTests
     [Fact]
     public void Latent_sequence_is_the_prompt_and_the_answer_digit()
     {
-        var latent = ArithmeticTask.Tokenize(Example());
-        var sequence = ChainOfThoughtFormat.Tokenize(Example(), AnswerFormat.Latent);
+        var latent = ArithmeticTask.Tokenize(Example(), CommittedModels.Tokenizer);
+        var sequence = ChainOfThoughtFormat.Tokenize(Example(), CommittedModels.Tokenizer, AnswerFormat.Latent);
 
         Assert.Equal([.. latent.PromptIds, latent.AnswerId], sequence.Ids);
         Assert.Equal(latent.Labels, sequence.Labels);

@@ -45,6 +45,12 @@ public sealed class TrainerTests : IDisposable
             Assert.True(File.Exists(Path.Combine(folder, file)), $"{file} missing");
         }
 
+        // A fresh run's checkpoint ships the committed models' tokenizer files, byte for byte.
+        foreach (var file in new[] { "tokenizer.json", "tokenizer_config.json", "chat_template.json" })
+        {
+            Assert.Equal(File.ReadAllBytes(Path.Combine(CommittedModels.Latent, file)), File.ReadAllBytes(Path.Combine(folder, file)));
+        }
+
         using var loaded = RavenModel.Load(folder, new ModelLoadOptions { Device = "cpu", DType = "float32" });
         Assert.Equal(trainer.Model.Config with { TorchDtype = "float32" }, loaded.Config);
         var expected = trainer.Model.ParametersByKey();
