@@ -70,13 +70,14 @@ internal static class ChainAgentSession
         foreach (var (strategy, outcomes, elapsed) in rows)
         {
             var f = Figures(outcomes, highSteps);
-            table.AddRow(strategy.Label, $"{outcomes.Count(o => o.Correct)}/{outcomes.Length}", f.Steps, f.VsHigh, f.Calls, elapsed.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture));
+            string label = strategy.Effort == RecommendedEffort && !strategy.Escalates ? $"{strategy.Label} (recommended)" : strategy.Label;
+            table.AddRow(label, $"{outcomes.Count(o => o.Correct)}/{outcomes.Length}", f.Steps, f.VsHigh, f.Calls, elapsed.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture));
         }
 
         AnsiConsole.Write(table);
         int best = rows.Max(r => r.Outcomes.Count(o => o.Correct));
         var cheapest = rows.Where(r => 100.0 * (best - r.Outcomes.Count(o => o.Correct)) / chains <= 2).MinBy(r => r.Outcomes.Sum(o => o.RecurrenceSteps));
-        AnsiConsole.MarkupLineInterpolated($"Cheapest within 2 points of the best in this run: [bold]{cheapest.Strategy.Label}[/]. On 200 chains (docs/effort.md) adaptive wins; escalation from none pays most steps twice.");
+        AnsiConsole.MarkupLineInterpolated($"Cheapest within 2 points of the best in this run: [bold]{cheapest.Strategy.Label}[/]. On 200 chains (docs/effort.md) {RecommendedEffort.ToString().ToLowerInvariant()} wins and is the agent's recommended effort; escalation from none pays most steps twice.");
         AnsiConsole.MarkupLine("[grey]Each call answers one step (running value + next operations); a wrong step makes the whole chain wrong.[/]");
         AnsiConsole.MarkupLine("[grey]steps = core-block recurrences over every answer token of every call (escalation counts every attempt). Full table: docs/effort.md.[/]");
         if (markdownPath is not null)
