@@ -21,6 +21,8 @@ public sealed class BatchedGenerationTests(ITestOutputHelper output)
     private static readonly SamplingOptions Nucleus = new SamplingOptions { Temperature = 0.8, TopP = 0.9 }.Validate();
 
     // Prompt lengths 5, 9, 12 and 7; fixed 4, fixed 16, kl exit (paper threshold, cap 32), and sampling at fixed 8.
+    private static SequenceOptions[] MixedWorkload(CacheStrategy cache) => [.. MixedWorkload().Select(o => o with { Cache = cache })];
+
     private static SequenceOptions[] MixedWorkload() =>
     [
         Options(5, seed: 11, DepthPolicy.Fixed(4), maxNew: 24),
@@ -29,17 +31,16 @@ public sealed class BatchedGenerationTests(ITestOutputHelper output)
         Options(7, seed: 14, DepthPolicy.Fixed(8), maxNew: 10, Nucleus),
     ];
 
+    public static TheoryData<string> CacheLayouts => ["full", "latest-m4", "latest-m4-compress-s16"];
+
     // full: early-exited tokens leave holes that later tokens skip (masked key positions); latest-m4 fills them from
     // each token's last recurrence; latest-m4-compress-s16 does so in a 16-slot ring.
     [Theory]
-    [InlineData("full")]
-    [InlineData("latest-m4")]
-    [InlineData("latest-m4-compress-s16")]
+    [MemberData(nameof(CacheLayouts))]
     public void Batched_generation_gives_each_sequence_the_tokens_and_steps_it_gets_alone(string cache)
     {
         using var model = FixtureCatalog.LoadModel(FixtureCatalog.Tiny);
-        var strategy = CacheStrategy.Parse(cache);
-        var workload = MixedWorkload().Select(o => o with { Cache = strategy }).ToArray();
+        var workload = MixedWorkload(CacheStrategy.Parse(cache));
         var alone = workload.Select(o => RunAlone(model, o)).ToList();
 
         using var decoder = new RecurrentDecoder(model);
@@ -57,14 +58,11 @@ public sealed class BatchedGenerationTests(ITestOutputHelper output)
     // The scripted stages attend over the KV pool inside TorchScript (one call per stage); the eager blocks do the same
     // gathers from C#. Both must decode the mixed batch alike under every cache layout.
     [Theory]
-    [InlineData("full")]
-    [InlineData("latest-m4")]
-    [InlineData("latest-m4-compress-s16")]
+    [MemberData(nameof(CacheLayouts))]
     public void Scripted_and_eager_blocks_decode_the_batch_alike_over_the_kv_pool(string cache)
     {
         using var model = FixtureCatalog.LoadModel(FixtureCatalog.Tiny);
-        var strategy = CacheStrategy.Parse(cache);
-        var workload = MixedWorkload().Select(o => o with { Cache = strategy }).ToArray();
+        var workload = MixedWorkload(CacheStrategy.Parse(cache));
 
         List<Run> RunBatch(bool script)
         {
