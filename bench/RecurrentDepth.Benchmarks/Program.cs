@@ -30,7 +30,15 @@ if (args.Length > 0 && args[0].Equals("effort", StringComparison.OrdinalIgnoreCa
 // The side-by-side benchmark's worker (bench/RecurrentDepth.Benchmarks/Serving/PROTOCOL.md, a copy of the side-by-side harness protocol): the serving path, driven over stdin.
 if (args.Length > 0 && args[0].Equals("worker", StringComparison.OrdinalIgnoreCase))
 {
-    return RecurrentDepth.Benchmarks.Serving.SbsWorker.Run();
+    try
+    {
+        return RecurrentDepth.Benchmarks.Serving.SbsWorker.Run(args[1..]);
+    }
+    catch (ArgumentException e) when (e.ParamName == "args")
+    {
+        Console.Error.WriteLine(e.Message.Replace(" (Parameter 'args')", "", StringComparison.Ordinal));
+        return 2;
+    }
 }
 
 // One decode workload through the serving path, from flags (--prompt-len, --batch, --steps, --cache, ... --json).
@@ -78,7 +86,7 @@ if (args.Length == 0 || args[0] is "-h" or "--help" || !benchmarks.TryGetValue(a
     Console.Error.WriteLine($"  {"ops",-10} tensor calls and µs per core step and sandwich block of the tiny model (--steps N --repeats N)");
     Console.Error.WriteLine($"  {"constraints",-10} {ConstraintMaskBenchmark.Help}");
     Console.Error.WriteLine($"  {RecurrentDepth.Benchmarks.FullSize.FullSizeBenchmark.Help}");
-    Console.Error.WriteLine($"  {"worker",-10} side-by-side worker: speaks the side-by-side protocol (Serving/PROTOCOL.md) on stdin/stdout (serving path)");
+    Console.Error.WriteLine($"  {"worker",-10} side-by-side worker: speaks the side-by-side protocol (Serving/PROTOCOL.md) on stdin/stdout (serving path); --measure-convergence on|off (on)");
     Console.Error.WriteLine($"  {"effort",-10} micro-model accuracy per difficulty vs recurrence steps and adaptive exit (--docs DIR --count N)");
     Console.Error.WriteLine();
     Console.Error.WriteLine(BenchmarkOptions.Help);

@@ -50,7 +50,8 @@ public sealed class BenchEngine : IDisposable
     /// <param name="folder">Checkpoint folder.</param>
     /// <param name="maxBatch">Most rows decoded together.</param>
     /// <param name="threads">Torch intra-op threads.</param>
-    public static BenchEngine Load(string folder, int maxBatch, int threads)
+    /// <param name="measureConvergence"><c>EngineOptions.MeasureConvergence</c>.</param>
+    public static BenchEngine Load(string folder, int maxBatch, int threads, bool measureConvergence = true)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(folder);
         string? scratch = null;
@@ -86,6 +87,7 @@ public sealed class BenchEngine : IDisposable
                 MaxQueue = Math.Max(64, maxBatch),
                 Threads = threads,
                 CacheStrategy = "full",
+                MeasureConvergence = measureConvergence,
             });
             return new BenchEngine(engine, Path.GetFullPath(folder), maxBatch, clock.Elapsed.TotalSeconds, scratch);
         }

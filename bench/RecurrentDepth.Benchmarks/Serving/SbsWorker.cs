@@ -19,18 +19,40 @@ public sealed class SbsWorker : IDisposable
     private const int DefaultMaxBatch = 8;
     private readonly Dictionary<string, BenchEngine> _models = new(StringComparer.Ordinal);
     private readonly int _threads;
+    private readonly bool _measureConvergence;
 
-    private SbsWorker(int threads) => _threads = threads;
+    private SbsWorker(int threads, bool measureConvergence)
+    {
+        _threads = threads;
+        _measureConvergence = measureConvergence;
+    }
 
     /// <summary>Serves stdin until <c>quit</c> or end of input.</summary>
+    /// <param name="args">Worker flags: <c>--measure-convergence on|off</c> (default on, the engine's default), which
+    /// sets <c>EngineOptions.MeasureConvergence</c>: off skips the extra readout that fixed-depth tokens spend on their
+    /// convergence figure, the work the reference does not do.</param>
     /// <returns>The process exit code.</returns>
-    public static int Run()
+    public static int Run(string[] args)
     {
+        ArgumentNullException.ThrowIfNull(args);
+        bool measureConvergence = true;
+        for (int i = 0; i < args.Length; i++)
+        {
+            measureConvergence = (args[i], i + 1 < args.Length ? args[i + 1] : null) switch
+            {
+                ("--measure-convergence", "on") => true,
+                ("--measure-convergence", "off") => false,
+                ("--measure-convergence", var value) => throw new ArgumentException($"worker: --measure-convergence takes 'on' or 'off', not '{value}'.", nameof(args)),
+                var (flag, _) => throw new ArgumentException($"worker: unknown flag '{flag}'; the only flag is --measure-convergence on|off.", nameof(args)),
+            };
+            i++;
+        }
+
         int threads = int.TryParse(Environment.GetEnvironmentVariable("SBS_THREADS"), NumberStyles.Integer, CultureInfo.InvariantCulture, out int t) && t > 0 ? t : 1;
         torch.set_num_threads(threads);
         var protocol = Console.Out;
         Console.SetOut(Console.Error); // library or runtime chatter goes to stderr; stdout carries only protocol lines
-        using var worker = new SbsWorker(threads);
+        using var worker = new SbsWorker(threads, measureConvergence);
         string? line;
         while ((line = Console.In.ReadLine()) is not null)
         {
@@ -100,6 +122,7 @@ public sealed class SbsWorker : IDisposable
             ["core_path"] = typeof(RavenModel).Assembly.Location,
             ["path"] = "InferenceEngine.GenerateAsync (bench worker)",
             ["torch_threads"] = torch.get_num_threads(),
+            ["measure_convergence"] = _measureConvergence,
             ["pid"] = Environment.ProcessId,
         };
     }
@@ -108,7 +131,7 @@ public sealed class SbsWorker : IDisposable
     {
         string name = Required<string>(cmd, "name");
         string dir = Required<string>(cmd, "dir");
-        Replace(name, BenchEngine.Load(dir, DefaultMaxBatch, _threads));
+        Replace(name, BenchEngine.Load(dir, DefaultMaxBatch, _threads, _measureConvergence));
         return Describe(_models[name]);
     }
 
@@ -149,7 +172,7 @@ public sealed class SbsWorker : IDisposable
         {
             // A wider batch needs an engine admitting that many rows at once; reload (untimed) rather than queue rows.
             Console.Error.WriteLine($"reloading '{name}' with MaxBatch {prompts.Length}");
-            Replace(name, BenchEngine.Load(model.Folder, prompts.Length, _threads));
+            Replace(name, BenchEngine.Load(model.Folder, prompts.Length, _threads, _measureConvergence));
             model = _models[name];
         }
 
