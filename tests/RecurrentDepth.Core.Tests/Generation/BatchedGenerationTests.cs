@@ -162,6 +162,31 @@ public sealed class BatchedGenerationTests(ITestOutputHelper output)
         Assert.True(stepsWhenQuickFinished > 0);
     }
 
+    // Fixed 4 with a full cache stores 20 slots (2 prelude, 4 core x 4 recurrences, 2 coda). The short sequence holds
+    // at most 9 positions (one 16-position block per slot: 20 blocks); the long one's 40-token prompt needs 3 blocks
+    // per slot (60). A 50-block pool fits the short one but never both, nor the long one next to it.
+    [Fact]
+    public void A_sequence_that_exhausts_a_bounded_pool_fails_alone_and_the_other_finishes_as_it_does_alone()
+    {
+        using var model = FixtureCatalog.LoadModel(FixtureCatalog.Tiny);
+        var small = Options(5, seed: 31, DepthPolicy.Fixed(4), maxNew: 4);
+        var large = Options(40, seed: 32, DepthPolicy.Fixed(4), maxNew: 4);
+        var alone = RunAlone(model, small);
+
+        using var pool = new KvBlockPool(model.Config.NHeads, model.Config.HeadDim, model.DType, model.Device, maxBlocks: 50);
+        using var decoder = new RecurrentDecoder(model, pool: pool);
+        var kept = decoder.Add(small);
+        var starved = decoder.Add(large);
+        decoder.RunToCompletion();
+
+        Assert.Equal(SequencePhase.Finished, starved.Phase);
+        Assert.Null(starved.FinishReason);
+        Assert.Contains("all 50 blocks", Assert.IsType<KvPoolExhaustedException>(starved.Error).Message);
+        AssertSameRun(alone, kept, "the sequence that fits");
+        decoder.Dispose();
+        Assert.Equal(50, pool.FreeBlocks); // the failed sequence's partial blocks went back too
+    }
+
     private static SequenceOptions Options(int promptLength, long seed, DepthPolicy depth, int maxNew, SamplingOptions? sampling = null) => new()
     {
         Prompt = Enumerable.Range(0, promptLength).Select(i => (int)((seed * 131 + i * 37) % 512)).ToArray(),
