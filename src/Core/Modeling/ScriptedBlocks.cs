@@ -45,7 +45,7 @@ public sealed class ScriptedBlocks : IDisposable
             h = q.size(1)
             d = q.size(3)
             t = reads.size(0) // b
-            storage.index_copy_(0, writes, torch.stack([k, v], 1).permute(0, 3, 1, 2, 4).reshape(-1, 2, h, d))
+            storage.index_copy_(0, writes, torch.stack([k.transpose(1, 2), v.transpose(1, 2)], 2).view(-1, 2, h, d))
             kv = storage.index_select(0, reads).view(b, t, 2, h, d).permute(2, 0, 3, 1, 4)
             if mask.numel() == 0:
                 return torch.scaled_dot_product_attention(q, kv[0], kv[1], None, 0.0, q.size(2) > 1)
