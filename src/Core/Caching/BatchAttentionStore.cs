@@ -58,29 +58,18 @@ public sealed class BatchAttentionStore : IKeyValueStore, IDisposable
         int queries = (int)keys.shape[2];
         long heads = keys.shape[1], headDim = keys.shape[3];
         var slots = new AttentionSlot[batch];
-
-        // Entries this call writes: each row's real queries; padding goes to the sink (entry 0, the array's default).
         var writes = new long[batch * queries];
-        for (int r = 0; r < batch; r++)
-        {
-            slots[r] = _recurrences is not null && slot.Stage == ModelStage.Core ? slot.AtRecurrence(_recurrences[r]) : slot;
-            _rows[r].Write(slots[r], _newTokens[r], writes.AsSpan(r * queries, _newTokens[r]));
-        }
+        WriteRows(slot, queries, slots, writes);
 
-        var entries = stack([keys, values], 1).permute(0, 3, 1, 2, 4).reshape(batch * queries, 2, heads, headDim);
+        // (B, H, S, D) keys and values into the pool's (entries, 2, H, D) layout in one copy.
+        var entries = stack([keys.transpose(1, 2), values.transpose(1, 2)], 2).view(batch * queries, 2, heads, headDim);
         _pool.Storage.index_copy_(0, tensor(writes, device: keys.device), entries);
 
-        // What each row attends over, padded with the sink to the longest row.
         int longest = _rows.Max(r => r.Length);
         var reads = new long[batch * longest];
         var counts = new int[batch];
         var positions = new int[]?[batch];
-        bool uniform = true;
-        for (int r = 0; r < batch; r++)
-        {
-            counts[r] = _rows[r].Read(slots[r], reads.AsSpan(r * longest, longest), out positions[r]);
-            uniform &= _newTokens[r] == queries && positions[r] is null && counts[r] == longest;
-        }
+        bool uniform = ReadRows(slots, queries, longest, reads, counts, positions);
 
         var kv = _pool.Storage.index_select(0, tensor(reads, device: keys.device))
             .view(batch, longest, 2, heads, headDim)
@@ -103,33 +92,24 @@ public sealed class BatchAttentionStore : IKeyValueStore, IDisposable
         ArgumentNullException.ThrowIfNull(slots);
         int batch = _rows.Count, layers = slots.Count;
         var writes = new long[layers * batch * queries];
-        var rowSlots = new AttentionSlot[layers, batch];
+        var rowSlots = new AttentionSlot[layers][];
         for (int l = 0; l < layers; l++)
         {
-            for (int r = 0; r < batch; r++)
-            {
-                rowSlots[l, r] = _recurrences is not null && slots[l].Stage == ModelStage.Core ? slots[l].AtRecurrence(_recurrences[r]) : slots[l];
-                _rows[r].Write(rowSlots[l, r], _newTokens[r], writes.AsSpan((l * batch + r) * queries, _newTokens[r]));
-            }
+            rowSlots[l] = new AttentionSlot[batch];
+            WriteRows(slots[l], queries, rowSlots[l], writes.AsSpan(l * batch * queries, batch * queries));
         }
 
         int longest = _rows.Max(r => r.Length);
         var reads = new long[layers * batch * longest];
         var counts = new int[layers][];
         var positions = new int[]?[layers][];
-        bool masked = false;
+        // The script's mask-free attention is SDPA's causal rule, which holds only for one query or whole rows.
+        bool masked = queries != 1 && queries != longest;
         for (int l = 0; l < layers; l++)
         {
             counts[l] = new int[batch];
             positions[l] = new int[]?[batch];
-            bool uniform = queries == 1 || queries == longest;
-            for (int r = 0; r < batch; r++)
-            {
-                counts[l][r] = _rows[r].Read(rowSlots[l, r], reads.AsSpan((l * batch + r) * longest, longest), out positions[l][r]);
-                uniform &= _newTokens[r] == queries && positions[l][r] is null && counts[l][r] == longest;
-            }
-
-            masked |= !uniform;
+            masked |= !ReadRows(rowSlots[l], queries, longest, reads.AsSpan(l * batch * longest, batch * longest), counts[l], positions[l]);
         }
 
         Tensor masks;
@@ -150,6 +130,31 @@ public sealed class BatchAttentionStore : IKeyValueStore, IDisposable
 
         return new PooledLayers(_pool.Storage, tensor(writes, [layers, batch * queries], device: device),
             tensor(reads, [layers, batch * longest], device: device), masks);
+    }
+
+    // Records each row's real queries in its slot (the row's own recurrence for a core slot) and their pool entries in
+    // writes, B·S long; padding stays entry 0, the sink.
+    private void WriteRows(AttentionSlot slot, int queries, AttentionSlot[] rowSlots, Span<long> writes)
+    {
+        for (int r = 0; r < _rows.Count; r++)
+        {
+            rowSlots[r] = _recurrences is not null && slot.Stage == ModelStage.Core ? slot.AtRecurrence(_recurrences[r]) : slot;
+            _rows[r].Write(rowSlots[r], _newTokens[r], writes.Slice(r * queries, _newTokens[r]));
+        }
+    }
+
+    // Resolves what each row attends over into reads, B·T long, padded with the sink to the longest row. True when every
+    // row is complete and equally long, so no mask is needed.
+    private bool ReadRows(AttentionSlot[] rowSlots, int queries, int longest, Span<long> reads, int[] counts, int[]?[] positions)
+    {
+        bool uniform = true;
+        for (int r = 0; r < _rows.Count; r++)
+        {
+            counts[r] = _rows[r].Read(rowSlots[r], reads.Slice(r * longest, longest), out positions[r]);
+            uniform &= _newTokens[r] == queries && positions[r] is null && counts[r] == longest;
+        }
+
+        return uniform;
     }
 
     // true = attend. A query sees its own row's keys up to its position; padding queries (q >= new tokens) see key 0
