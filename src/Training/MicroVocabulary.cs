@@ -6,7 +6,7 @@ namespace RecurrentDepth.Training;
 
 /// <summary>
 /// Builds the tokenizer files of a fresh micro model: byte-level BPE with no merges (every byte is one token, id =
-/// byte value, written as GPT-2's byte-to-unicode symbol) followed by huginn-0125's 32 special tokens at ids
+/// byte value, spelled with <see cref="ByteLevelAlphabet"/>) followed by huginn-0125's 32 special tokens at ids
 /// 256..287, and huginn's chat template. This class only writes the files; the trainer and the evaluator encode,
 /// decode and render prompts with Core's <see cref="HuginnTokenizer"/> and <see cref="ChatTemplate"/> loaded from
 /// them (<see cref="CreateTokenizer"/>), as the inference engine does. The committed micro models ship exactly
@@ -48,36 +48,13 @@ public static class MicroVocabulary
         }
     }
 
-    /// <summary>GPT-2's reversible byte → printable unicode symbol map (the byte-level BPE alphabet).</summary>
-    public static string ByteSymbol(int b)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(b);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(b, 255);
-        if (b is >= '!' and <= '~' or >= 0xA1 and <= 0xAC or >= 0xAE and <= 0xFF)
-        {
-            return ((char)b).ToString();
-        }
-
-        // The remaining 68 bytes map, in byte order, to U+0100, U+0101, ...
-        int n = 0;
-        for (int x = 0; x < b; x++)
-        {
-            if (!(x is >= '!' and <= '~' or >= 0xA1 and <= 0xAC or >= 0xAE and <= 0xFF))
-            {
-                n++;
-            }
-        }
-
-        return ((char)(256 + n)).ToString();
-    }
-
     /// <summary>The Hugging Face <c>tokenizer.json</c> (without the final newline <see cref="WriteTo"/> adds).</summary>
     public static string TokenizerJson()
     {
         var vocab = new JsonObject();
         for (int b = 0; b < 256; b++)
         {
-            vocab[ByteSymbol(b)] = b;
+            vocab[ByteLevelAlphabet.ToChar((byte)b).ToString()] = b;
         }
 
         var added = new JsonArray();

@@ -101,6 +101,6 @@ public sealed class TrainingTokenizationTests
         Assert.Equal(10, vocab["Ċ"]);
         Assert.Equal(256, vocab["<|begin_text|>"]);
         Assert.Equal(287, vocab["<|<<-|>"]);
-        Assert.Equal(256, Enumerable.Range(0, 256).Select(MicroVocabulary.ByteSymbol).Distinct().Count());
+        Assert.Equal(256, Enumerable.Range(0, 256).Select(b => ByteLevelAlphabet.ToChar((byte)b)).Distinct().Count());
     }
 }

@@ -5,7 +5,7 @@ namespace RecurrentDepth.Tokenization;
 /// spell their tokens in: printable Latin-1 bytes stand for themselves, the other 68 bytes map to U+0100 onwards
 /// (space is 'Ġ', newline is 'Ċ').
 /// </summary>
-internal static class ByteLevelAlphabet
+public static class ByteLevelAlphabet
 {
     private static readonly char[] ByteToChar = BuildByteToChar();
     private static readonly Dictionary<char, byte> CharToByte = BuildCharToByte();
