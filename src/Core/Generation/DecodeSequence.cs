@@ -82,6 +82,9 @@ public sealed class DecodeSequence : IDisposable
 
     internal Tensor? Embedded { get; set; }
 
+    // The call's rotary angles, (1, 1, S, D/2): the same for the prelude, every recurrence and the readout of a call.
+    internal Tensor? CallRotation { get; set; }
+
     internal Tensor? State { get; set; }
 
     internal Tensor? WarmState { get; set; }
@@ -153,11 +156,13 @@ public sealed class DecodeSequence : IDisposable
     internal void ClearCall()
     {
         Embedded?.Dispose();
+        CallRotation?.Dispose();
         State?.Dispose();
         PreviousLatent?.Dispose();
         PreviousLogProbs?.Dispose();
         LastLogits?.Dispose();
         Embedded = null;
+        CallRotation = null;
         State = null;
         PreviousLatent = null;
         PreviousLogProbs = null;

@@ -51,13 +51,14 @@ internal sealed class ModelRunner(RavenModel model)
         var ids = tensor(
             rows.SelectMany(r => Enumerable.Range(0, padded).Select(i => (long)r.PendingTokens[Math.Min(i, r.CallLength - 1)])).ToArray(),
             [rows.Count, padded]);
-        var positions = Positions(rows, padded, afterAppend: false);
+        var rotation = model.RotationAt(Positions(rows, padded), rows.Count);
         using var store = new BatchAttentionStore(rows.Select(r => r.Cache).ToList(), rows.Select(r => r.CallLength).ToList());
-        var embedded = model.RunPrelude(model.Embed(ids), model.CreateContext(positions, store));
+        var embedded = model.RunPrelude(model.EmbedChecked(ids), new AttentionContext(rotation, store));
         for (int r = 0; r < rows.Count; r++)
         {
             var row = rows[r];
-            row.Embedded = embedded.narrow(0, r, 1).clone().DetachFromDisposeScope();
+            row.Embedded = (rows.Count == 1 ? embedded : embedded.narrow(0, r, 1).clone()).DetachFromDisposeScope();
+            row.CallRotation = (rows.Count == 1 ? rotation : rotation.narrow(0, r, 1)).DetachFromDisposeScope();
             var initial = InitialStateFor(row, row.CallLength);
             row.Schedule.StartCall();
             var state = padded > row.CallLength
@@ -101,14 +102,14 @@ internal sealed class ModelRunner(RavenModel model)
         {
             BeforeRecurrence?.Invoke(iterating);
             using var store = new BatchAttentionStore(iterating.Select(r => r.Cache).ToList(), iterating.Select(r => r.CallLength).ToList(), iterating.Select(r => r.Schedule.Recurrence).ToList());
-            var context = model.CreateContext(Positions(iterating, length, afterAppend: true), store);
-            var next = model.Iterate(cat(iterating.Select(r => r.State!).ToList(), 0), cat(iterating.Select(r => r.Embedded!).ToList(), 0), 0, context);
+            var context = new AttentionContext(Batch(iterating, r => r.CallRotation!), store);
+            var next = model.Iterate(Batch(iterating, r => r.State!), Batch(iterating, r => r.Embedded!), 0, context);
             CoreBatches++;
             SequenceSteps += iterating.Count;
             for (int i = 0; i < iterating.Count; i++)
             {
                 iterating[i].State!.Dispose();
-                iterating[i].State = next.narrow(0, i, 1).clone().DetachFromDisposeScope();
+                iterating[i].State = (iterating.Count == 1 ? next : next.narrow(0, i, 1).clone()).DetachFromDisposeScope();
                 iterating[i].Schedule.Recurrence++;
             }
         }
@@ -117,8 +118,8 @@ internal sealed class ModelRunner(RavenModel model)
         foreach (var group in latentChecks.GroupBy(i => rows[i].Options.Depth.Criterion))
         {
             var members = group.ToList();
-            var states = cat(members.Select(i => rows[i].State!).ToList(), 0);
-            var previous = cat(members.Select(i => rows[i].PreviousLatent!).ToList(), 0);
+            var states = Batch(members.Select(i => rows[i]).ToList(), r => r.State!);
+            var previous = Batch(members.Select(i => rows[i]).ToList(), r => r.PreviousLatent!);
             int offset = readback.Add(BatchExit.FromLatents(group.Key, states, previous, members.Select(i => rows[i].CallLength).ToList()));
             for (int j = 0; j < members.Count; j++)
             {
@@ -143,11 +144,14 @@ internal sealed class ModelRunner(RavenModel model)
     {
         var chosen = reading.Select(i => rows[i]).ToList();
         using var store = new BatchAttentionStore(chosen.Select(r => r.Cache).ToList(), chosen.Select(r => r.CallLength).ToList());
-        var context = model.CreateContext(Positions(chosen, length, afterAppend: true), store);
-        var logits = model.Readout(model.NormalizeLatent(cat(chosen.Select(r => r.State!).ToList(), 0)), context);
-        long vocab = logits.shape[2];
-        var lastIndex = tensor(chosen.Select(r => (long)r.CallLength - 1).ToArray(), device: logits.device).view(chosen.Count, 1, 1).expand(chosen.Count, 1, vocab);
-        var last = logits.gather(1, lastIndex).squeeze(1);
+        var context = new AttentionContext(Batch(chosen, r => r.CallRotation!), store);
+        var coda = model.RunCoda(model.NormalizeLatent(Batch(chosen, r => r.State!)), context);
+        // Only each row's last position is read out: the head runs on (n, h), not on every position of the call.
+        var lastPositions = chosen.All(r => r.CallLength == length)
+            ? coda.select(1, length - 1)
+            : coda.gather(1, tensor(chosen.Select(r => (long)r.CallLength - 1).ToArray(), device: coda.device)
+                .view(chosen.Count, 1, 1).expand(chosen.Count, 1, coda.shape[2])).squeeze(1);
+        var last = model.Head(lastPositions);
         AfterReadout?.Invoke(chosen, last);
         int finite = readback.Add(isfinite(last).all(-1));
         for (int j = 0; j < reading.Count; j++)
@@ -250,21 +254,24 @@ internal sealed class ModelRunner(RavenModel model)
         return InitialState.Sample(model.Config, [1, count, model.Config.NEmbd], row.Options.Depth.InitScale, row.Generator, model.DType, model.Device);
     }
 
-    // Positions of each row's tokens in this call, (B, padded), built on the host: before the prelude appends, the new
-    // tokens start at the cache length; afterwards they end there. Padding repeats the row's last position.
-    private static Tensor Positions(IReadOnlyList<DecodeSequence> rows, int padded, bool afterAppend)
+    // Positions of each row's tokens in this call, B × padded row-major, on the host: the new tokens start at the
+    // cache length (the prelude appends them). Padding repeats the row's last position.
+    private static long[] Positions(IReadOnlyList<DecodeSequence> rows, int padded)
     {
         var values = new long[rows.Count * padded];
         for (int r = 0; r < rows.Count; r++)
         {
-            int count = rows[r].CallLength;
-            int first = afterAppend ? rows[r].Cache.Length - count : rows[r].Cache.Length;
+            int count = rows[r].CallLength, first = rows[r].Cache.Length;
             for (int s = 0; s < padded; s++)
             {
                 values[r * padded + s] = first + Math.Min(s, count - 1);
             }
         }
 
-        return tensor(values, [rows.Count, padded]);
+        return values;
     }
+
+    // One batch tensor of the rows' per-call tensors; a single row's own tensor, uncopied.
+    private static Tensor Batch(IReadOnlyList<DecodeSequence> rows, Func<DecodeSequence, Tensor> of) =>
+        rows.Count == 1 ? of(rows[0]) : cat(rows.Select(of).ToList(), 0);
 }

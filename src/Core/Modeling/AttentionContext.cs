@@ -63,16 +63,8 @@ public readonly record struct AttentionSlot(ModelStage Stage, int Layer, int Rec
 /// Per-call inputs that every attention layer shares: the rotary angles of the new tokens, an optional key/value
 /// store and an optional mask over this call's own tokens.
 /// </summary>
-/// <param name="Cos">cos of the new tokens' angles, (1 or B, S, 1, D/2), fp32.</param>
-/// <param name="Sin">sin of the new tokens' angles, (1 or B, S, 1, D/2), fp32.</param>
+/// <param name="Rotation">The new tokens' angles as e^(iθ), (1 or B, 1, S, D/2) complex64, gathered once per model
+/// call (<see cref="RavenModel.CreateContext"/>).</param>
 /// <param name="Cache">Keys and values of earlier tokens; null for a stand-alone causal pass.</param>
 /// <param name="Mask">Mask for a cache-less pass (broadcastable to (B, H, S, S), true = attend); null = causal.</param>
-public sealed record AttentionContext(Tensor Cos, Tensor Sin, IKeyValueStore? Cache = null, Tensor? Mask = null)
-{
-    /// <summary>
-    /// The same angles as e^(iθ), (1 or B, 1, S, D/2) complex64, gathered once per model call
-    /// (<see cref="RavenModel.CreateContext"/> sets it); null makes every attention layer build it from
-    /// <see cref="Cos"/> and <see cref="Sin"/>.
-    /// </summary>
-    public Tensor? Rotation { get; init; }
-}
+public sealed record AttentionContext(Tensor Rotation, IKeyValueStore? Cache = null, Tensor? Mask = null);

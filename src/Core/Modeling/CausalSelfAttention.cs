@@ -44,8 +44,7 @@ public sealed class CausalSelfAttention : nn.Module
             qk = qk + qk_bias.unsqueeze(3); // [2, 1, H, D] -> [2, 1, H, 1, D]: added before RoPE
         }
 
-        var rotation = context.Rotation ?? complex(context.Cos, context.Sin).transpose(1, 2);
-        var rotated = RotaryEmbedding.Rotate(qk, rotation).unbind(0);
+        var rotated = RotaryEmbedding.Rotate(qk, context.Rotation).unbind(0);
         var (q, k, v) = (rotated[0], rotated[1], qkv[2]);
 
         var y = Attend(q, k, v, context, slot);

@@ -107,6 +107,12 @@ public sealed class RavenModel : nn.Module
             }
         }
 
+        return EmbedChecked(ids);
+    }
+
+    /// <summary>As <see cref="Embed"/>, for ids already checked against the vocabulary (at admission, or sampled).</summary>
+    internal Tensor EmbedChecked(Tensor ids)
+    {
         using var scope = NewDisposeScope();
         return (transformer.wte.forward(ids.to(Device)) * Config.EmbedScale).MoveToOuterDisposeScope();
     }
@@ -185,21 +191,32 @@ public sealed class RavenModel : nn.Module
     public Tensor Readout(Tensor latent, AttentionContext context)
     {
         using var scope = NewDisposeScope();
-        var x = latent;
+        return Head(RunCoda(latent, context)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The coda blocks of <see cref="Readout"/> (B, S, h) -> (B, S, h); every position goes to the cache.</summary>
+    internal Tensor RunCoda(Tensor latent, AttentionContext context)
+    {
         if (UseTorchScript)
         {
-            x = Scripted.RunCoda(x, context);
-        }
-        else
-        {
-            for (int c = 0; c < Config.NLayersInCoda; c++)
-            {
-                x = transformer.coda[c].forward(x, context, CodaSlot(c));
-            }
+            return Scripted.RunCoda(latent, context);
         }
 
-        x = transformer.ln_f.forward(x);
-        return nn.functional.linear(x, transformer.wte.Weight).to(ScalarType.Float32).MoveToOuterDisposeScope();
+        using var scope = NewDisposeScope();
+        var x = latent;
+        for (int c = 0; c < Config.NLayersInCoda; c++)
+        {
+            x = transformer.coda[c].forward(x, context, CodaSlot(c));
+        }
+
+        return x.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The end of <see cref="Readout"/>: ln_f and the tied head, fp32 logits (…, vocab).</summary>
+    internal Tensor Head(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        return nn.functional.linear(transformer.ln_f.forward(x), transformer.wte.Weight).to(ScalarType.Float32).MoveToOuterDisposeScope();
     }
 
     /// <summary>Builds the attention context for tokens at <paramref name="positions"/> ((S) or (B, S), int64).</summary>
@@ -217,9 +234,25 @@ public sealed class RavenModel : nn.Module
             }
         }
 
-        var onDevice = positions.to(Device);
-        var (cos, sin) = Rotary.ForPositions(onDevice);
-        return new AttentionContext(cos, sin, cache, mask) { Rotation = Rotary.RotationFor(onDevice) };
+        return new AttentionContext(Rotary.RotationFor(positions.to(Device)), cache, mask);
+    }
+
+    /// <summary>
+    /// The rotation of <see cref="CreateContext"/> for positions (rows × S, row-major) the caller built on the host:
+    /// checked there, so the hot path reads nothing back from the device.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A position is at or beyond the config's <c>block_size</c>.</exception>
+    internal Tensor RotationAt(long[] positions, int rows)
+    {
+        long max = positions.Length == 0 ? 0 : positions.Max();
+        if (max >= Config.BlockSize)
+        {
+            throw new ArgumentOutOfRangeException(nameof(positions), max,
+                $"Position {max} is beyond the model's context of {Config.BlockSize} tokens (config block_size).");
+        }
+
+        using var scope = NewDisposeScope();
+        return Rotary.RotationFor(tensor(positions, [rows, positions.Length / rows]).to(Device)).MoveToOuterDisposeScope();
     }
 
     /// <summary>Draws an initial state shaped like <paramref name="like"/> (see <see cref="InitialState"/>).</summary>

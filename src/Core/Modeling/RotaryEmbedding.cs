@@ -38,18 +38,6 @@ public sealed class RotaryEmbedding : IDisposable
     public Tensor Sin => _sin;
 
     /// <summary>
-    /// Gathers cos/sin for the given positions, shaped to broadcast over (B, S, H, D/2):
-    /// positions (S) -> (1, S, 1, D/2); positions (B, S) -> (B, S, 1, D/2).
-    /// </summary>
-    public (Tensor Cos, Tensor Sin) ForPositions(Tensor positions)
-    {
-        ArgumentNullException.ThrowIfNull(positions);
-        var flat = positions.flatten();
-        var shape = new[] { positions.dim() == 2 ? positions.shape[0] : 1, positions.shape[^1], 1, _cos.shape[1] };
-        return (_cos.index_select(0, flat).view(shape), _sin.index_select(0, flat).view(shape));
-    }
-
-    /// <summary>
     /// Gathers e^(iθ) for the given positions, shaped to broadcast over attention's (…, B, H, S, D/2) layout:
     /// positions (S) -> (1, 1, S, D/2); positions (B, S) -> (B, 1, S, D/2); complex64.
     /// </summary>
@@ -72,17 +60,6 @@ public sealed class RotaryEmbedding : IDisposable
         var x32 = x.dtype == ScalarType.Float32 ? x : x.to(ScalarType.Float32);
         var turned = view_as_real(view_as_complex(x32.unflatten(x.dim() - 1, [x.shape[^1] / 2, 2])) * rotation).flatten(-2);
         return x.dtype == ScalarType.Float32 ? turned : turned.to(x.dtype);
-    }
-
-    /// <summary>Rotates x (B, S, H, D) by the gathered cos/sin of <see cref="ForPositions"/>; fp32 inside, x's dtype out.</summary>
-    public static Tensor Apply(Tensor x, Tensor cos, Tensor sin)
-    {
-        using var scope = NewDisposeScope();
-        var pairs = x.to(ScalarType.Float32).unflatten(x.dim() - 1, [x.shape[^1] / 2, 2]); // (B, S, H, D/2, 2)
-        var x0 = pairs.select(-1, 0);
-        var x1 = pairs.select(-1, 1);
-        var rotated = stack([x0 * cos - x1 * sin, x1 * cos + x0 * sin], -1).flatten(-2);
-        return rotated.to(x.dtype).MoveToOuterDisposeScope();
     }
 
     /// <inheritdoc />

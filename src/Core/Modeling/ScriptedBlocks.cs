@@ -158,7 +158,7 @@ public sealed class ScriptedBlocks : IDisposable
     {
         ArgumentNullException.ThrowIfNull(context);
         using var scope = NewDisposeScope();
-        var rotation = context.Rotation ?? complex(context.Cos, context.Sin).transpose(1, 2);
+        var rotation = context.Rotation;
         int layers = weights.Length / TensorsPerBlock;
         if (context.Cache is BatchAttentionStore store)
         {
