@@ -100,6 +100,12 @@ public sealed class BatchAttentionStore : IKeyValueStore, IDisposable
         }
 
         int longest = _rows.Max(r => r.Length);
+        if (TryReadBlocks(rowSlots, queries, longest, device) is { } blockReads)
+        {
+            return new PooledLayers(_pool.Storage, tensor(writes, [layers, batch * queries], device: device), blockReads,
+                empty(0, ScalarType.Bool, device), longest);
+        }
+
         var reads = new long[layers * batch * longest];
         var counts = new int[layers][];
         var positions = new int[]?[layers][];
@@ -129,7 +135,42 @@ public sealed class BatchAttentionStore : IKeyValueStore, IDisposable
         }
 
         return new PooledLayers(_pool.Storage, tensor(writes, [layers, batch * queries], device: device),
-            tensor(reads, [layers, batch * longest], device: device), masks);
+            tensor(reads, [layers, batch * longest], device: device), masks, 0);
+    }
+
+    // Every row equally long with every position present in every layer's slot, and every query real: each layer then
+    // attends over whole blocks (one copy of 16 entries per block instead of one per entry, the read that grows with
+    // the context), cut to the common length, and needs no mask. Null when any row or layer does not qualify.
+    private Tensor? TryReadBlocks(AttentionSlot[][] rowSlots, int queries, int longest, Device device)
+    {
+        int batch = _rows.Count, layers = rowSlots.Length;
+        if (queries != 1 && queries != longest)
+        {
+            return null;
+        }
+
+        for (int r = 0; r < batch; r++)
+        {
+            if (_newTokens[r] != queries || _rows[r].Length != longest)
+            {
+                return null;
+            }
+        }
+
+        int perRow = (longest + KvBlockPool.BlockSize - 1) / KvBlockPool.BlockSize;
+        var blocks = new long[layers * batch * perRow];
+        for (int l = 0; l < layers; l++)
+        {
+            for (int r = 0; r < batch; r++)
+            {
+                if (!_rows[r].TryReadBlocks(rowSlots[l][r], blocks.AsSpan((l * batch + r) * perRow, perRow)))
+                {
+                    return null;
+                }
+            }
+        }
+
+        return tensor(blocks, [layers, batch * perRow], device: device);
     }
 
     // Records each row's real queries in its slot (the row's own recurrence for a core slot) and their pool entries in
@@ -212,6 +253,9 @@ public sealed class BatchAttentionStore : IKeyValueStore, IDisposable
 /// </summary>
 /// <param name="Storage">The pool's storage (entries, 2, H, D).</param>
 /// <param name="Writes">Entries each layer writes, (L, B·S); padding writes to the sink.</param>
-/// <param name="Reads">Entries each layer attends over, (L, B·T); padding reads the sink.</param>
+/// <param name="Reads">Entries each layer attends over, (L, B·T), padding reading the sink; or, with
+/// <paramref name="BlockReadLength"/>, the blocks, (L, B·⌈T / BlockSize⌉).</param>
 /// <param name="Masks">(L, B, 1, S, T), true = attend; empty when no layer needs one (one query, or whole causal rows).</param>
-public sealed record PooledLayers(Tensor Storage, Tensor Writes, Tensor Reads, Tensor Masks);
+/// <param name="BlockReadLength">T when <paramref name="Reads"/> holds blocks (every row that long, no holes, no
+/// mask): the first T positions of each row's blocks are its keys. 0 when it holds entries.</param>
+public sealed record PooledLayers(Tensor Storage, Tensor Writes, Tensor Reads, Tensor Masks, int BlockReadLength);

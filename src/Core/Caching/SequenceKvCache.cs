@@ -193,6 +193,29 @@ public sealed class SequenceKvCache : IDisposable
         };
     }
 
+    /// <summary>
+    /// When <paramref name="slot"/> holds every position 0 .. <see cref="Length"/> − 1 (what <see cref="Read"/> then
+    /// returns), writes the pool blocks that hold them, in order (⌈Length / BlockSize⌉ of them), into
+    /// <paramref name="blocks"/> and returns true; a slot with holes returns false and writes nothing.
+    /// </summary>
+    public bool TryReadBlocks(AttentionSlot slot, Span<long> blocks)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var own = _slots[StorageIndex(slot)];
+        if (own.PresentCount != Length)
+        {
+            return false;
+        }
+
+        int count = (Length + KvBlockPool.BlockSize - 1) / KvBlockPool.BlockSize;
+        for (int k = 0; k < count; k++)
+        {
+            blocks[k] = own.Block(k);
+        }
+
+        return true;
+    }
+
     /// <summary>Forgets the last <paramref name="count"/> positions (e.g. rejected speculative tokens).</summary>
     public void Truncate(int count)
     {

@@ -18,6 +18,9 @@ internal sealed class SlotStorage(KvBlockPool pool) : IDisposable
 
     public bool Has(int position) => position < _present.Length && _present[position];
 
+    /// <summary>The pool block holding positions 16k .. 16k + 15.</summary>
+    public int Block(int k) => _blocks[k];
+
     /// <summary>The pool entry of <paramref name="position"/> (whether or not it was written).</summary>
     public long Entry(int position) =>
         (long)_blocks[position / KvBlockPool.BlockSize] * KvBlockPool.BlockSize + position % KvBlockPool.BlockSize;

@@ -42,31 +42,35 @@ public sealed class ScriptedBlocks : IDisposable
             gate_up = torch.linear(rms(x, norm_3, eps), fc).chunk(2, -1)
             return rms(x + torch.linear(torch.silu(gate_up[0]) * gate_up[1], mlp_proj), norm_4, eps)
 
-        def pooled_attention(q: Tensor, k: Tensor, v: Tensor, storage: Tensor, writes: Tensor, reads: Tensor, mask: Tensor) -> Tensor:
+        # block_length > 0: reads are whole pool blocks and every row's keys are the first block_length positions of them.
+        def pooled_attention(q: Tensor, k: Tensor, v: Tensor, storage: Tensor, writes: Tensor, reads: Tensor, mask: Tensor, block_length: int) -> Tensor:
             b = q.size(0)
             h = q.size(1)
             d = q.size(3)
-            t = reads.size(0) // b
             storage.index_copy_(0, writes, torch.stack([k.transpose(1, 2), v.transpose(1, 2)], 2).view(-1, 2, h, d))
-            kv = storage.index_select(0, reads).view(b, t, 2, h, d).permute(2, 0, 3, 1, 4)
+            if block_length > 0:
+                kv = storage.view(-1, BLOCK_SIZE, 2, h, d).index_select(0, reads).view(b, -1, 2, h, d).narrow(1, 0, block_length)
+            else:
+                kv = storage.index_select(0, reads).view(b, reads.size(0) // b, 2, h, d)
+            kv = kv.permute(2, 0, 3, 1, 4)
             if mask.numel() == 0:
                 return torch.scaled_dot_product_attention(q, kv[0], kv[1], None, 0.0, q.size(2) > 1)
             return torch.scaled_dot_product_attention(q, kv[0], kv[1], mask, 0.0, False)
 
-        def blocks(x: Tensor, weights: List[Tensor], rotation: Tensor, storage: Tensor, writes: Tensor, reads: Tensor, masks: Tensor, heads: int, eps: float) -> Tensor:
+        def blocks(x: Tensor, weights: List[Tensor], rotation: Tensor, storage: Tensor, writes: Tensor, reads: Tensor, masks: Tensor, block_length: int, heads: int, eps: float) -> Tensor:
             for l in range(writes.size(0)):
                 o = 9 * l
                 q, k, v = pre_attention(x, weights[o], weights[o + 1], weights[o + 2], rotation, heads, eps)
                 mask = masks
                 if masks.numel() > 0:
                     mask = masks[l]
-                y = pooled_attention(q, k, v, storage, writes[l], reads[l], mask)
+                y = pooled_attention(q, k, v, storage, writes[l], reads[l], mask, block_length)
                 x = post_attention(x, y, weights[o + 3], weights[o + 4], weights[o + 5], weights[o + 6], weights[o + 7], weights[o + 8], eps)
             return x
 
-        def core_step(state: Tensor, embedded: Tensor, adapter: Tensor, weights: List[Tensor], rotation: Tensor, storage: Tensor, writes: Tensor, reads: Tensor, masks: Tensor, heads: int, eps: float) -> Tensor:
+        def core_step(state: Tensor, embedded: Tensor, adapter: Tensor, weights: List[Tensor], rotation: Tensor, storage: Tensor, writes: Tensor, reads: Tensor, masks: Tensor, block_length: int, heads: int, eps: float) -> Tensor:
             x = torch.linear(torch.cat([state, embedded], -1), adapter)
-            return blocks(x, weights, rotation, storage, writes, reads, masks, heads, eps)
+            return blocks(x, weights, rotation, storage, writes, reads, masks, block_length, heads, eps)
         """;
 
     private const int TensorsPerBlock = 9;
@@ -87,7 +91,8 @@ public sealed class ScriptedBlocks : IDisposable
     private ScriptedBlocks(RavenModel model)
     {
         _model = model;
-        _unit = jit.compile(Source + "\n"); // the parser wants the last line ended
+        // The parser wants the last line ended.
+        _unit = jit.compile(Source.Replace("BLOCK_SIZE", KvBlockPool.BlockSize.ToString(System.Globalization.CultureInfo.InvariantCulture)) + "\n");
         var p = model.ParametersByKey();
         _adapter = p["transformer.adapter.weight"];
         var c = model.Config;
@@ -166,9 +171,10 @@ public sealed class ScriptedBlocks : IDisposable
         {
             var slots = Enumerable.Range(0, layers).Select(slotOf).ToArray();
             var pooled = store.PrepareLayers(slots, (int)x.shape[1], x.device);
+            using var blockLength = ((long)pooled.BlockReadLength).ToScalar();
             var result = embedded is null
-                ? _unit.invoke<Tensor>("blocks", x, weights, rotation, pooled.Storage, pooled.Writes, pooled.Reads, pooled.Masks, _heads, _eps)
-                : _unit.invoke<Tensor>("core_step", x, embedded, _adapter, weights, rotation, pooled.Storage, pooled.Writes, pooled.Reads, pooled.Masks, _heads, _eps);
+                ? _unit.invoke<Tensor>("blocks", x, weights, rotation, pooled.Storage, pooled.Writes, pooled.Reads, pooled.Masks, blockLength, _heads, _eps)
+                : _unit.invoke<Tensor>("core_step", x, embedded, _adapter, weights, rotation, pooled.Storage, pooled.Writes, pooled.Reads, pooled.Masks, blockLength, _heads, _eps);
             return result.MoveToOuterDisposeScope();
         }
 
