@@ -53,8 +53,13 @@ public static class BatchSampler
             scores = scores.masked_fill(AllowedMask(allowed, n, vocab, device).logical_not(), float.NegativeInfinity);
         }
 
-        var result = zeros(n, ScalarType.Int64, device);
         var greedy = Enumerable.Range(0, n).Where(r => options[r].IsGreedy).Select(r => (long)r).ToArray();
+        if (greedy.Length == n)
+        {
+            return scores.argmax(-1).MoveToOuterDisposeScope(); // the common case in one call
+        }
+
+        var result = zeros(n, ScalarType.Int64, device);
         var sampled = Enumerable.Range(0, n).Where(r => !options[r].IsGreedy).ToArray();
         if (greedy.Length > 0)
         {
