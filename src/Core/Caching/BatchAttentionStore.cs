@@ -60,6 +60,7 @@ public sealed class BatchAttentionStore : IKeyValueStore, IDisposable
         var slots = new AttentionSlot[batch];
         var writes = new long[batch * queries];
         WriteRows(slot, queries, slots, writes);
+        _pool.ZeroScrubbed();
 
         // (B, H, S, D) keys and values into the pool's (entries, 2, H, D) layout in one copy.
         var entries = stack([keys.transpose(1, 2), values.transpose(1, 2)], 2).view(batch * queries, 2, heads, headDim);
@@ -99,11 +100,12 @@ public sealed class BatchAttentionStore : IKeyValueStore, IDisposable
             WriteRows(slots[l], queries, rowSlots[l], writes.AsSpan(l * batch * queries, batch * queries));
         }
 
+        _pool.ZeroScrubbed();
         int longest = _rows.Max(r => r.Length);
         if (TryReadBlocks(rowSlots, queries, longest, device) is { } blockReads)
         {
-            return new PooledLayers(_pool.Storage, tensor(writes, [layers, batch * queries], device: device), blockReads,
-                empty(0, ScalarType.Bool, device), longest);
+            return new PooledLayers(_pool.Storage, tensor(writes, [layers, batch * queries], device: device), blockReads.Blocks,
+                blockReads.Mask ?? empty(0, ScalarType.Bool, device), longest);
         }
 
         var reads = new long[layers * batch * longest];
@@ -138,27 +140,16 @@ public sealed class BatchAttentionStore : IKeyValueStore, IDisposable
             tensor(reads, [layers, batch * longest], device: device), masks, 0);
     }
 
-    // Every row equally long with every position present in every layer's slot, and every query real: each layer then
-    // attends over whole blocks (one copy of 16 entries per block instead of one per entry, the read that grows with
-    // the context), cut to the common length, and needs no mask. Null when any row or layer does not qualify.
-    private Tensor? TryReadBlocks(AttentionSlot[][] rowSlots, int queries, int longest, Device device)
+    // Every position present in every layer's slot of every row: each layer then attends over whole blocks (one copy
+    // of 16 entries per block instead of one per entry, the read that grows with the context), rows padded with the
+    // sink block and cut to the longest row. Rows equally long with every query real need no mask; otherwise one mask,
+    // (L, B, 1, S, T) expanded from the layers' common one, hides what lies past each row's length (zeroed, see
+    // KvBlockPool.Scrub) and keeps the causal rule. Null when a slot has holes.
+    private (Tensor Blocks, Tensor? Mask)? TryReadBlocks(AttentionSlot[][] rowSlots, int queries, int longest, Device device)
     {
         int batch = _rows.Count, layers = rowSlots.Length;
-        if (queries != 1 && queries != longest)
-        {
-            return null;
-        }
-
-        for (int r = 0; r < batch; r++)
-        {
-            if (_newTokens[r] != queries || _rows[r].Length != longest)
-            {
-                return null;
-            }
-        }
-
         int perRow = (longest + KvBlockPool.BlockSize - 1) / KvBlockPool.BlockSize;
-        var blocks = new long[layers * batch * perRow];
+        var blocks = new long[layers * batch * perRow]; // 0: the sink block
         for (int l = 0; l < layers; l++)
         {
             for (int r = 0; r < batch; r++)
@@ -170,7 +161,23 @@ public sealed class BatchAttentionStore : IKeyValueStore, IDisposable
             }
         }
 
-        return tensor(blocks, [layers, batch * perRow], device: device);
+        var ids = tensor(blocks, [layers, batch * perRow], device: device);
+        bool uniform = queries == 1 || queries == longest;
+        for (int r = 0; r < batch; r++)
+        {
+            uniform &= _newTokens[r] == queries && _rows[r].Length == longest;
+        }
+
+        if (uniform)
+        {
+            return (ids, null);
+        }
+
+        var counts = _rows.Select(r => r.Length).ToArray();
+        var allowed = new bool[batch * queries * longest];
+        FillMask(allowed, queries, longest, counts, new int[]?[batch]);
+        var mask = tensor(allowed, [1, batch, 1, queries, longest], device: device).expand(layers, batch, 1, queries, longest);
+        return (ids, mask);
     }
 
     // Records each row's real queries in its slot (the row's own recurrence for a core slot) and their pool entries in
@@ -256,6 +263,6 @@ public sealed class BatchAttentionStore : IKeyValueStore, IDisposable
 /// <param name="Reads">Entries each layer attends over, (L, B·T), padding reading the sink; or, with
 /// <paramref name="BlockReadLength"/>, the blocks, (L, B·⌈T / BlockSize⌉).</param>
 /// <param name="Masks">(L, B, 1, S, T), true = attend; empty when no layer needs one (one query, or whole causal rows).</param>
-/// <param name="BlockReadLength">T when <paramref name="Reads"/> holds blocks (every row that long, no holes, no
-/// mask): the first T positions of each row's blocks are its keys. 0 when it holds entries.</param>
+/// <param name="BlockReadLength">T when <paramref name="Reads"/> holds blocks (no holes; rows shorter than T masked):
+/// the first T positions of each row's blocks are what it attends over. 0 when it holds entries.</param>
 public sealed record PooledLayers(Tensor Storage, Tensor Writes, Tensor Reads, Tensor Masks, int BlockReadLength);

@@ -30,6 +30,7 @@ public sealed class KvBlockPool : IDisposable
     private const int InitialBlocks = 64;
 
     private readonly Stack<int> _free = new();
+    private readonly List<long> _scrub = [];
     private readonly long _heads;
     private readonly long _headDim;
     private readonly ScalarType _dtype;
@@ -120,7 +121,38 @@ public sealed class KvBlockPool : IDisposable
         }
 
         Interlocked.Increment(ref _used);
-        return _free.Pop();
+        int handed = _free.Pop();
+        Scrub((long)handed * BlockSize, BlockSize);
+        return handed;
+    }
+
+    /// <summary>
+    /// Marks entries whose contents are stale (a block handed out again, positions a slot forgot) to be zeroed by the
+    /// next <see cref="ZeroScrubbed"/>. Block reads attend over whole blocks and mask the positions past a row's length;
+    /// a masked key still enters the score, so it must be finite, and a stale one may not be (a failed request's NaN).
+    /// </summary>
+    internal void Scrub(long firstEntry, int count)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            _scrub.Add(firstEntry + i);
+        }
+    }
+
+    /// <summary>Zeroes every entry marked by <see cref="Scrub"/> (one device call), before the layers that read them.</summary>
+    internal void ZeroScrubbed()
+    {
+        if (_scrub.Count == 0 || _storage is null)
+        {
+            return;
+        }
+
+        using (var ids = tensor(_scrub.ToArray(), device: _device))
+        {
+            _storage.index_fill_(0, ids, 0);
+        }
+
+        _scrub.Clear();
     }
 
     /// <summary>Returns a block handed out by <see cref="Allocate"/>.</summary>

@@ -72,6 +72,11 @@ internal sealed class SlotStorage(KvBlockPool pool) : IDisposable
             pool.Free(_blocks[b]);
             _blocks.RemoveAt(b);
         }
+
+        if (length < Capacity)
+        {
+            pool.Scrub(Entry(length), Capacity - length); // the kept last block's forgotten tail
+        }
     }
 
     public void Dispose()

@@ -63,4 +63,21 @@ public sealed class KvBlockPoolTests
         Assert.Equal([1f, 2f, 3f, 4f], pool.Storage[entry].flatten().data<float>().ToArray());
         Assert.Equal(0f, pool.Storage[KvBlockPool.SinkEntry].abs().sum().item<float>());
     }
+
+    [Fact]
+    public void A_block_handed_out_again_is_zeroed_before_the_next_layer_call_reads_it()
+    {
+        using var pool = new KvBlockPool(1, 2, ScalarType.Float32, CPU);
+        int block = pool.Allocate();
+        pool.ZeroScrubbed();
+        var entries = pool.Storage.narrow(0, (long)block * KvBlockPool.BlockSize, KvBlockPool.BlockSize);
+        entries.fill_(float.NaN); // what a failed request may leave behind
+        pool.Free(block);
+
+        Assert.Equal(block, pool.Allocate());
+        Assert.True(pool.Storage.narrow(0, (long)block * KvBlockPool.BlockSize, KvBlockPool.BlockSize).isnan().all().item<bool>());
+        pool.ZeroScrubbed();
+
+        Assert.Equal(0f, pool.Storage.narrow(0, (long)block * KvBlockPool.BlockSize, KvBlockPool.BlockSize).abs().sum().item<float>());
+    }
 }

@@ -187,6 +187,32 @@ public sealed class BatchedGenerationTests(ITestOutputHelper output)
         Assert.Equal(50, pool.FreeBlocks); // the failed sequence's partial blocks went back too
     }
 
+    // Rows of different lengths attend over whole blocks, each masked past its own length. A masked key still enters
+    // the attention score, so stale contents of a reused block (here NaN, as a failed request may leave) must be
+    // zeroed before the block is read; otherwise the short row's output turns NaN.
+    [Fact]
+    public void Blocks_reused_from_a_failed_request_leave_nothing_behind_in_a_batch_of_different_lengths()
+    {
+        using var model = FixtureCatalog.LoadModel(FixtureCatalog.Tiny);
+        var workload = new[] { Options(5, seed: 41, DepthPolicy.Fixed(4), maxNew: 6), Options(9, seed: 42, DepthPolicy.Fixed(4), maxNew: 6) };
+        var alone = workload.Select(o => RunAlone(model, o)).ToList();
+
+        using var pool = new KvBlockPool(model.Config.NHeads, model.Config.HeadDim, model.DType, model.Device);
+        var poisoned = Enumerable.Range(0, 200).Select(_ => pool.Allocate()).ToList();
+        pool.Storage.narrow(0, KvBlockPool.BlockSize, pool.Storage.shape[0] - KvBlockPool.BlockSize).fill_(float.NaN); // all but the sink
+        poisoned.ForEach(pool.Free);
+
+        using var decoder = new RecurrentDecoder(model, pool: pool);
+        var batched = workload.Select(decoder.Add).ToList();
+        decoder.RunToCompletion();
+
+        for (int i = 0; i < workload.Length; i++)
+        {
+            Assert.True(batched[i].Error is null, $"sequence {i} failed: {batched[i].Error}");
+            AssertSameRun(alone[i], batched[i], $"sequence {i} (prompt {workload[i].Prompt.Count}) over reused blocks");
+        }
+    }
+
     private static SequenceOptions Options(int promptLength, long seed, DepthPolicy depth, int maxNew, SamplingOptions? sampling = null) => new()
     {
         Prompt = Enumerable.Range(0, promptLength).Select(i => (int)((seed * 131 + i * 37) % 512)).ToArray(),
