@@ -145,13 +145,8 @@ internal sealed class ModelRunner(RavenModel model)
         var chosen = reading.Select(i => rows[i]).ToList();
         using var store = new BatchAttentionStore(chosen.Select(r => r.Cache).ToList(), chosen.Select(r => r.CallLength).ToList());
         var context = new AttentionContext(Batch(chosen, r => r.CallRotation!), store);
-        var coda = model.RunCoda(model.NormalizeLatent(Batch(chosen, r => r.State!)), context);
         // Only each row's last position is read out: the head runs on (n, h), not on every position of the call.
-        var lastPositions = chosen.All(r => r.CallLength == length)
-            ? coda.select(1, length - 1)
-            : coda.gather(1, tensor(chosen.Select(r => (long)r.CallLength - 1).ToArray(), device: coda.device)
-                .view(chosen.Count, 1, 1).expand(chosen.Count, 1, coda.shape[2])).squeeze(1);
-        var last = model.Head(lastPositions);
+        var last = model.ReadoutAt(Batch(chosen, r => r.State!), chosen.Select(r => (long)r.CallLength - 1).ToArray(), context);
         AfterReadout?.Invoke(chosen, last);
         int finite = readback.Add(isfinite(last).all(-1));
         for (int j = 0; j < reading.Count; j++)

@@ -212,6 +212,23 @@ public sealed class RavenModel : nn.Module
         return x.MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// <see cref="Readout"/> for generation: the coda over every position of the call (they all go to the cache), the
+    /// head only on each row's position <paramref name="last"/>[r]. (n, vocab) fp32; one script call when scripted.
+    /// </summary>
+    internal Tensor ReadoutAt(Tensor state, long[] last, AttentionContext context)
+    {
+        if (UseTorchScript && Scripted.ReadoutAt(state, last, context) is { } logits)
+        {
+            return logits;
+        }
+
+        using var scope = NewDisposeScope();
+        var coda = RunCoda(NormalizeLatent(state), context);
+        var index = tensor(last, device: coda.device).view(last.Length, 1, 1).expand(last.Length, 1, coda.shape[2]);
+        return Head(coda.gather(1, index).squeeze(1)).MoveToOuterDisposeScope();
+    }
+
     /// <summary>The end of <see cref="Readout"/>: ln_f and the tied head, fp32 logits (…, vocab).</summary>
     internal Tensor Head(Tensor x)
     {

@@ -68,6 +68,12 @@ public sealed class ScriptedBlocks : IDisposable
                 x = post_attention(x, y, weights[o + 3], weights[o + 4], weights[o + 5], weights[o + 6], weights[o + 7], weights[o + 8], eps)
             return x
 
+        # A readout over the pool: ln_f, the coda, then ln_f and the tied head on each row's position last[r] only.
+        def readout(state: Tensor, ln_f: Tensor, wte: Tensor, last: Tensor, weights: List[Tensor], rotation: Tensor, storage: Tensor, writes: Tensor, reads: Tensor, masks: Tensor, block_length: int, heads: int, eps: float) -> Tensor:
+            x = blocks(rms(state, ln_f, eps), weights, rotation, storage, writes, reads, masks, block_length, heads, eps)
+            x = x.gather(1, last.view(-1, 1, 1).expand(-1, 1, x.size(2))).squeeze(1)
+            return torch.linear(rms(x, ln_f, eps), wte)
+
         def core_step(state: Tensor, embedded: Tensor, adapter: Tensor, weights: List[Tensor], rotation: Tensor, storage: Tensor, writes: Tensor, reads: Tensor, masks: Tensor, block_length: int, heads: int, eps: float) -> Tensor:
             x = torch.linear(torch.cat([state, embedded], -1), adapter)
             return blocks(x, weights, rotation, storage, writes, reads, masks, block_length, heads, eps)
@@ -78,6 +84,8 @@ public sealed class ScriptedBlocks : IDisposable
     private readonly RavenModel _model;
     private readonly jit.CompilationUnit _unit;
     private readonly Tensor _adapter;
+    private readonly Tensor _lnF;
+    private readonly Tensor _wte;
     private readonly Tensor[] _prelude;
     private readonly Tensor[] _core;
     private readonly Tensor[] _coda;
@@ -95,6 +103,8 @@ public sealed class ScriptedBlocks : IDisposable
         _unit = jit.compile(Source.Replace("BLOCK_SIZE", KvBlockPool.BlockSize.ToString(System.Globalization.CultureInfo.InvariantCulture)) + "\n");
         var p = model.ParametersByKey();
         _adapter = p["transformer.adapter.weight"];
+        _lnF = p["transformer.ln_f.weight"];
+        _wte = p["transformer.wte.weight"];
         var c = model.Config;
         // Owned for the object's lifetime, whatever dispose scope it is built in (it may be built on first use).
         using (var scope = NewDisposeScope())
@@ -150,6 +160,28 @@ public sealed class ScriptedBlocks : IDisposable
     /// <summary>The coda blocks of <see cref="RavenModel.Readout"/> (before its ln_f and head).</summary>
     public Tensor RunCoda(Tensor latent, AttentionContext context) =>
         Run(latent, null, _coda, _model.CodaSlot, context);
+
+    /// <summary>
+    /// As <see cref="RavenModel.Readout"/> over a <see cref="BatchAttentionStore"/>, for each row's position
+    /// <paramref name="last"/>[r] only: (n, vocab) fp32 logits in one script call. Null without such a store (the
+    /// caller then runs the coda and head as separate calls).
+    /// </summary>
+    public Tensor? ReadoutAt(Tensor state, long[] last, AttentionContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (context.Cache is not BatchAttentionStore store)
+        {
+            return null;
+        }
+
+        using var scope = NewDisposeScope();
+        var slots = Enumerable.Range(0, _coda.Length / TensorsPerBlock).Select(_model.CodaSlot).ToArray();
+        var pooled = store.PrepareLayers(slots, (int)state.shape[1], state.device);
+        using var blockLength = ((long)pooled.BlockReadLength).ToScalar();
+        var rows = tensor(last, device: state.device);
+        return _unit.invoke<Tensor>("readout", state, _lnF, _wte, rows, _coda, context.Rotation, pooled.Storage, pooled.Writes, pooled.Reads, pooled.Masks,
+            blockLength, _heads, _eps).MoveToOuterDisposeScope();
+    }
 
     /// <inheritdoc />
     public void Dispose()
