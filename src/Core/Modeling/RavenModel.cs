@@ -125,14 +125,7 @@ public sealed class RavenModel : nn.Module
             return Scripted.RunPrelude(embeddings, context);
         }
 
-        using var scope = NewDisposeScope();
-        var x = embeddings;
-        for (int j = 0; j < Config.NLayersInPrelude; j++)
-        {
-            x = transformer.prelude[j].forward(x, context, PreludeSlot(j));
-        }
-
-        return x.MoveToOuterDisposeScope();
+        return RunBlocks(embeddings, transformer.prelude, PreludeSlot, context);
     }
 
     /// <summary>One recurrence: s ← core(adapter(concat[s, e])). State first, then the embedded input.</summary>
@@ -202,11 +195,16 @@ public sealed class RavenModel : nn.Module
             return Scripted.RunCoda(latent, context);
         }
 
+        return RunBlocks(latent, transformer.coda, CodaSlot, context);
+    }
+
+    // The eager blocks of one stage in order, block l on cache slot slotOf(l).
+    private static Tensor RunBlocks(Tensor x, TorchSharp.Modules.ModuleList<SandwichBlock> blocks, Func<int, AttentionSlot> slotOf, AttentionContext context)
+    {
         using var scope = NewDisposeScope();
-        var x = latent;
-        for (int c = 0; c < Config.NLayersInCoda; c++)
+        for (int l = 0; l < blocks.Count; l++)
         {
-            x = transformer.coda[c].forward(x, context, CodaSlot(c));
+            x = blocks[l].forward(x, context, slotOf(l));
         }
 
         return x.MoveToOuterDisposeScope();
