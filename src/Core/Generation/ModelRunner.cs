@@ -96,7 +96,6 @@ internal sealed class ModelRunner(RavenModel model)
         int n = rows.Count;
         var steps = rows.Select(r => DepthScheduler.Work(r.Schedule)).ToArray();
         int[] valueAt = Filled(n), finiteAt = Filled(n), klAt = Filled(n), tokenAt = Filled(n);
-        int length = (int)rows[0].Embedded!.shape[1];
         var iterating = Enumerable.Range(0, n).Where(i => steps[i].Iterate).Select(i => rows[i]).ToList();
         if (iterating.Count > 0)
         {
@@ -133,13 +132,13 @@ internal sealed class ModelRunner(RavenModel model)
         var reading = Enumerable.Range(0, n).Where(i => steps[i].Readout).ToList();
         if (reading.Count > 0)
         {
-            ReadOut(rows, steps, reading, length, readback, valueAt, finiteAt, klAt, tokenAt);
+            ReadOut(rows, steps, reading, readback, valueAt, finiteAt, klAt, tokenAt);
         }
 
         return new GroupWork(rows, steps, valueAt, finiteAt, klAt, tokenAt);
     }
 
-    private void ReadOut(IReadOnlyList<DecodeSequence> rows, RowStep[] steps, List<int> reading, int length, StepReadback readback,
+    private void ReadOut(IReadOnlyList<DecodeSequence> rows, RowStep[] steps, List<int> reading, StepReadback readback,
         int[] valueAt, int[] finiteAt, int[] klAt, int[] tokenAt)
     {
         var chosen = reading.Select(i => rows[i]).ToList();
