@@ -241,12 +241,7 @@ public sealed class RavenModel : nn.Module
         ArgumentNullException.ThrowIfNull(positions);
         if (positions.NumberOfElements > 0)
         {
-            long max = positions.max().item<long>();
-            if (max >= Config.BlockSize)
-            {
-                throw new ArgumentOutOfRangeException(nameof(positions), max,
-                    $"Position {max} is beyond the model's context of {Config.BlockSize} tokens (config block_size).");
-            }
+            ThrowIfBeyondContext(positions.max().item<long>(), nameof(positions));
         }
 
         return new AttentionContext(Rotary.RotationFor(positions.to(Device)), cache, mask);
@@ -259,15 +254,22 @@ public sealed class RavenModel : nn.Module
     /// <exception cref="ArgumentOutOfRangeException">A position is at or beyond the config's <c>block_size</c>.</exception>
     internal Tensor RotationAt(long[] positions, int rows)
     {
-        long max = positions.Length == 0 ? 0 : positions.Max();
-        if (max >= Config.BlockSize)
+        if (positions.Length > 0)
         {
-            throw new ArgumentOutOfRangeException(nameof(positions), max,
-                $"Position {max} is beyond the model's context of {Config.BlockSize} tokens (config block_size).");
+            ThrowIfBeyondContext(positions.Max(), nameof(positions));
         }
 
         using var scope = NewDisposeScope();
         return Rotary.RotationFor(tensor(positions, [rows, positions.Length / rows]).to(Device)).MoveToOuterDisposeScope();
+    }
+
+    private void ThrowIfBeyondContext(long maxPosition, string paramName)
+    {
+        if (maxPosition >= Config.BlockSize)
+        {
+            throw new ArgumentOutOfRangeException(paramName, maxPosition,
+                $"Position {maxPosition} is beyond the model's context of {Config.BlockSize} tokens (config block_size).");
+        }
     }
 
     /// <summary>Draws an initial state shaped like <paramref name="like"/> (see <see cref="InitialState"/>).</summary>
