@@ -175,12 +175,8 @@ public sealed class ScriptedBlocks : IDisposable
         }
 
         using var scope = NewDisposeScope();
-        var slots = Enumerable.Range(0, _coda.Length / TensorsPerBlock).Select(_model.CodaSlot).ToArray();
-        var pooled = store.PrepareLayers(slots, (int)state.shape[1], state.device);
-        using var blockLength = ((long)pooled.BlockReadLength).ToScalar();
-        var rows = tensor(last, device: state.device);
-        return _unit.invoke<Tensor>("readout", state, _lnF, _wte, rows, _coda, context.Rotation, pooled.Storage, pooled.Writes, pooled.Reads, pooled.Masks,
-            blockLength, _heads, _eps).MoveToOuterDisposeScope();
+        return InvokePooled("readout", [state, _lnF, _wte, tensor(last, device: state.device)], _coda, _model.CodaSlot, state, context.Rotation, store)
+            .MoveToOuterDisposeScope();
     }
 
     /// <inheritdoc />
@@ -192,6 +188,18 @@ public sealed class ScriptedBlocks : IDisposable
         _eps.Dispose();
     }
 
+    // Calls a script function over the pool: its own leading arguments, then the stage's weights, the rotation, the
+    // pool metadata of every layer of the stage (resolved once here) and the scalars, as every such function takes them.
+    private Tensor InvokePooled(string function, Tensor[] leading, Tensor[] weights, Func<int, AttentionSlot> slotOf, Tensor x, Tensor rotation,
+        BatchAttentionStore store)
+    {
+        var slots = Enumerable.Range(0, weights.Length / TensorsPerBlock).Select(slotOf).ToArray();
+        var pooled = store.PrepareLayers(slots, (int)x.shape[1], x.device);
+        using var blockLength = ((long)pooled.BlockReadLength).ToScalar();
+        object[] arguments = [.. leading, weights, rotation, pooled.Storage, pooled.Writes, pooled.Reads, pooled.Masks, blockLength, _heads, _eps];
+        return _unit.invoke<Tensor>(function, arguments);
+    }
+
     // With `embedded` the call is a core step (adapter first). Returns the result in the caller's dispose scope.
     private Tensor Run(Tensor x, Tensor? embedded, Tensor[] weights, Func<int, AttentionSlot> slotOf, AttentionContext context)
     {
@@ -201,12 +209,9 @@ public sealed class ScriptedBlocks : IDisposable
         int layers = weights.Length / TensorsPerBlock;
         if (context.Cache is BatchAttentionStore store)
         {
-            var slots = Enumerable.Range(0, layers).Select(slotOf).ToArray();
-            var pooled = store.PrepareLayers(slots, (int)x.shape[1], x.device);
-            using var blockLength = ((long)pooled.BlockReadLength).ToScalar();
             var result = embedded is null
-                ? _unit.invoke<Tensor>("blocks", x, weights, rotation, pooled.Storage, pooled.Writes, pooled.Reads, pooled.Masks, blockLength, _heads, _eps)
-                : _unit.invoke<Tensor>("core_step", x, embedded, _adapter, weights, rotation, pooled.Storage, pooled.Writes, pooled.Reads, pooled.Masks, blockLength, _heads, _eps);
+                ? InvokePooled("blocks", [x], weights, slotOf, x, rotation, store)
+                : InvokePooled("core_step", [x, embedded, _adapter], weights, slotOf, x, rotation, store);
             return result.MoveToOuterDisposeScope();
         }
 
