@@ -121,13 +121,11 @@ public sealed class KvBlockPool : IDisposable
         }
 
         Interlocked.Increment(ref _used);
-        int handed = _free.Pop();
-        Scrub((long)handed * BlockSize, BlockSize);
-        return handed;
+        return _free.Pop();
     }
 
     /// <summary>
-    /// Marks entries whose contents are stale (a block handed out again, positions a slot forgot) to be zeroed by the
+    /// Marks entries whose contents are stale (a block given back, positions a slot forgot) to be zeroed by the
     /// next <see cref="ZeroScrubbed"/>. Block reads attend over whole blocks and mask the positions past a row's length;
     /// a masked key still enters the score, so it must be finite, and a stale one may not be (a failed request's NaN).
     /// </summary>
@@ -168,6 +166,7 @@ public sealed class KvBlockPool : IDisposable
             throw new ArgumentOutOfRangeException(nameof(block), block, $"Not a block of this pool (1 .. {_capacity - 1}).");
         }
 
+        Scrub((long)block * BlockSize, BlockSize); // fresh storage is zeros; only a block given back holds stale entries
         _free.Push(block);
         Interlocked.Decrement(ref _used);
     }
