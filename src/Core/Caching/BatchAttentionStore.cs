@@ -24,6 +24,7 @@ public sealed class BatchAttentionStore : IKeyValueStore, IDisposable
     private readonly IReadOnlyList<int> _newTokens;
     private readonly IReadOnlyList<int>? _recurrences;
     private readonly KvBlockPool _pool;
+    private readonly int[]? _scratchOffsets; // per row: its first scratch entry index, −1 for ordinary rows
     private Tensor? _mask;
     private int[]? _maskCounts;
 
@@ -31,14 +32,25 @@ public sealed class BatchAttentionStore : IKeyValueStore, IDisposable
     /// <param name="rows">Each row's cache, in batch order; all on one <see cref="KvBlockPool"/>.</param>
     /// <param name="newTokens">Real (unpadded) tokens each row contributes to this call.</param>
     /// <param name="recurrences">Each row's core recurrence index for this call; null uses the model's.</param>
-    public BatchAttentionStore(IReadOnlyList<SequenceKvCache> rows, IReadOnlyList<int> newTokens, IReadOnlyList<int>? recurrences = null)
+    /// <param name="shadows">
+    /// Which rows are what-if rows (null: none). A what-if row attends as its cache's own row of the call does, but
+    /// its new positions' keys and values go to the pool's scratch entries and are read from there, so its cache is
+    /// left as it is: a readout of a state that is not kept (the second-to-last recurrence, read out beside the last
+    /// one to measure their KL) shares the last one's call. Its cache must also be an ordinary row of the call, with
+    /// as many new tokens, and all what-if rows together may write at most <see cref="KvBlockPool.ScratchEntries"/>.
+    /// </param>
+    public BatchAttentionStore(IReadOnlyList<SequenceKvCache> rows, IReadOnlyList<int> newTokens, IReadOnlyList<int>? recurrences = null,
+        IReadOnlyList<bool>? shadows = null)
     {
         ArgumentNullException.ThrowIfNull(rows);
         ArgumentNullException.ThrowIfNull(newTokens);
-        if (rows.Count == 0 || rows.Count != newTokens.Count || recurrences is not null && recurrences.Count != rows.Count)
+        if (rows.Count == 0 || rows.Count != newTokens.Count || recurrences is not null && recurrences.Count != rows.Count
+            || shadows is not null && shadows.Count != rows.Count)
         {
-            throw new ArgumentException("rows, newTokens and recurrences must have one entry per batch row (at least one row).");
+            throw new ArgumentException("rows, newTokens, recurrences and shadows must have one entry per batch row (at least one row).");
         }
+
+        _scratchOffsets = shadows is null ? null : ScratchOffsets(rows, newTokens, shadows);
 
         _pool = rows[0].Pool;
         if (rows.Any(r => !ReferenceEquals(r.Pool, _pool)))
@@ -147,6 +159,11 @@ public sealed class BatchAttentionStore : IKeyValueStore, IDisposable
     // KvBlockPool.Scrub) and keeps the causal rule. Null when a slot has holes.
     private (Tensor Blocks, Tensor? Mask)? TryReadBlocks(AttentionSlot[][] rowSlots, int queries, int longest, Device device)
     {
+        if (_scratchOffsets is not null)
+        {
+            return null; // a what-if row reads its new positions from scratch entries, which no block holds
+        }
+
         int batch = _rows.Count, layers = rowSlots.Length;
         int perRow = (longest + KvBlockPool.BlockSize - 1) / KvBlockPool.BlockSize;
         var blocks = new long[layers * batch * perRow]; // 0: the sink block
@@ -187,7 +204,18 @@ public sealed class BatchAttentionStore : IKeyValueStore, IDisposable
         for (int r = 0; r < _rows.Count; r++)
         {
             rowSlots[r] = _recurrences is not null && slot.Stage == ModelStage.Core ? slot.AtRecurrence(_recurrences[r]) : slot;
-            _rows[r].Write(rowSlots[r], _newTokens[r], writes.Slice(r * queries, _newTokens[r]));
+            var entries = writes.Slice(r * queries, _newTokens[r]);
+            if (ScratchOffset(r) is int first)
+            {
+                for (int q = 0; q < entries.Length; q++)
+                {
+                    entries[q] = KvBlockPool.ScratchEntry(first + q);
+                }
+            }
+            else
+            {
+                _rows[r].Write(rowSlots[r], _newTokens[r], entries);
+            }
         }
     }
 
@@ -198,11 +226,58 @@ public sealed class BatchAttentionStore : IKeyValueStore, IDisposable
         bool uniform = true;
         for (int r = 0; r < _rows.Count; r++)
         {
-            counts[r] = _rows[r].Read(rowSlots[r], reads.Slice(r * longest, longest), out positions[r]);
+            var entries = reads.Slice(r * longest, longest);
+            counts[r] = _rows[r].Read(rowSlots[r], entries, out positions[r]);
+            if (ScratchOffset(r) is int first)
+            {
+                // The what-if row's own new positions: its scratch entries, not what its cache's row wrote there.
+                int firstNew = _rows[r].Length - _newTokens[r];
+                for (int k = 0; k < counts[r]; k++)
+                {
+                    int position = positions[r]?[k] ?? k;
+                    if (position >= firstNew)
+                    {
+                        entries[k] = KvBlockPool.ScratchEntry(first + position - firstNew);
+                    }
+                }
+            }
+
             uniform &= _newTokens[r] == queries && positions[r] is null && counts[r] == longest;
         }
 
         return uniform;
+    }
+
+    private int? ScratchOffset(int row) => _scratchOffsets is { } offsets && offsets[row] >= 0 ? offsets[row] : null;
+
+    private static int[]? ScratchOffsets(IReadOnlyList<SequenceKvCache> rows, IReadOnlyList<int> newTokens, IReadOnlyList<bool> shadows)
+    {
+        var offsets = new int[rows.Count];
+        int used = 0;
+        for (int r = 0; r < rows.Count; r++)
+        {
+            offsets[r] = -1;
+            if (!shadows[r])
+            {
+                continue;
+            }
+
+            bool paired = Enumerable.Range(0, rows.Count).Any(o => !shadows[o] && ReferenceEquals(rows[o], rows[r]) && newTokens[o] == newTokens[r]);
+            if (!paired)
+            {
+                throw new ArgumentException($"What-if row {r} has no ordinary row of the same cache with {newTokens[r]} new tokens in the call.", nameof(shadows));
+            }
+
+            offsets[r] = used;
+            used += newTokens[r];
+        }
+
+        if (used > KvBlockPool.ScratchEntries)
+        {
+            throw new ArgumentException($"What-if rows write {used} new positions; the pool has {KvBlockPool.ScratchEntries} scratch entries.", nameof(shadows));
+        }
+
+        return used == 0 ? null : offsets; // no what-if row: block reads stay possible
     }
 
     // true = attend. A query sees its own row's keys up to its position; padding queries (q >= new tokens) see key 0

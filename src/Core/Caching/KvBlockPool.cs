@@ -12,7 +12,10 @@ namespace RecurrentDepth.Caching;
 /// The storage is (entries, 2, H, D): entry <c>block · BlockSize + offset</c> holds one position of one slot, keys at
 /// [.., 0] and values at [.., 1]. Block 0 is the sink: padded query positions of a batch write there and padded key
 /// positions read from there (and are masked out), so no call needs per-row narrowing. It starts zeroed, so the
-/// sink is always finite.
+/// sink is always finite. Blocks 1 .. <see cref="ScratchBlocks"/> are scratch: a what-if row of a batch (a readout of a
+/// state that is not kept, <see cref="BatchAttentionStore"/>) writes its new entries there and reads them back in the
+/// same layer, so the sequence's own entries stay as they are. No sequence holds a scratch block, and block reads
+/// never include one.
 /// </para>
 /// <para>
 /// With <c>maxBlocks</c> the pool is a fixed budget, allocated on first use; running out calls <see cref="Reclaim"/>
@@ -26,7 +29,14 @@ public sealed class KvBlockPool : IDisposable
     /// <summary>Positions of one slot per block.</summary>
     public const int BlockSize = 16;
 
+    /// <summary>Blocks after the sink that hold scratch entries (<see cref="ScratchEntry"/>).</summary>
+    public const int ScratchBlocks = 4;
+
+    /// <summary>Scratch entries one call can use: its what-if rows' new positions, reused by every layer of the call.</summary>
+    public const int ScratchEntries = ScratchBlocks * BlockSize;
+
     private const int SinkBlocks = 1;
+    private const int ReservedBlocks = SinkBlocks + ScratchBlocks;
     private const int InitialBlocks = 64;
 
     private readonly Stack<int> _free = new();
@@ -62,6 +72,14 @@ public sealed class KvBlockPool : IDisposable
     /// <summary>The entry every padded position writes to and reads from.</summary>
     public const long SinkEntry = 0;
 
+    /// <summary>Scratch entry <paramref name="index"/> (0 .. <see cref="ScratchEntries"/> − 1).</summary>
+    public static long ScratchEntry(int index)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, ScratchEntries);
+        return (long)SinkBlocks * BlockSize + index;
+    }
+
     /// <summary>Bytes of one position of one slot (keys and values).</summary>
     public long EntryBytes => EntryBytesOf(_heads, _headDim, _dtype);
 
@@ -77,7 +95,7 @@ public sealed class KvBlockPool : IDisposable
     public long BlockBytes => EntryBytes * BlockSize;
 
     /// <summary>Blocks sequences can hold: the budget, or (growing pool) what is allocated now.</summary>
-    public int TotalBlocks => _maxBlocks > 0 ? _maxBlocks : Math.Max(0, _capacity - SinkBlocks);
+    public int TotalBlocks => _maxBlocks > 0 ? _maxBlocks : Math.Max(0, _capacity - ReservedBlocks);
 
     /// <summary>Blocks held by sequences (and by the prefix cache, whose caches are sequences' caches).</summary>
     public int UsedBlocks => Volatile.Read(ref _used);
@@ -110,7 +128,7 @@ public sealed class KvBlockPool : IDisposable
             }
             else if (_capacity == 0)
             {
-                Grow(_maxBlocks + SinkBlocks);
+                Grow(_maxBlocks + ReservedBlocks);
             }
             else if (Reclaim?.Invoke() != true)
             {
@@ -161,9 +179,9 @@ public sealed class KvBlockPool : IDisposable
             return;
         }
 
-        if (block < SinkBlocks || block >= _capacity)
+        if (block < ReservedBlocks || block >= _capacity)
         {
-            throw new ArgumentOutOfRangeException(nameof(block), block, $"Not a block of this pool (1 .. {_capacity - 1}).");
+            throw new ArgumentOutOfRangeException(nameof(block), block, $"Not a block this pool hands out ({ReservedBlocks} .. {_capacity - 1}).");
         }
 
         Scrub((long)block * BlockSize, BlockSize); // fresh storage is zeros; only a block given back holds stale entries
@@ -194,7 +212,7 @@ public sealed class KvBlockPool : IDisposable
         }
 
         // Hand out low ids first (the stack pops the last pushed).
-        for (int block = capacity - 1; block >= Math.Max(_capacity, SinkBlocks); block--)
+        for (int block = capacity - 1; block >= Math.Max(_capacity, ReservedBlocks); block--)
         {
             _free.Push(block);
         }

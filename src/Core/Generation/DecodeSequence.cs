@@ -94,6 +94,9 @@ public sealed class DecodeSequence : IDisposable
 
     internal Tensor? PreviousLogProbs { get; set; }
 
+    // The second-to-last recurrence's state of a one-token fixed-depth call, read out beside the last one (KL measure).
+    internal Tensor? PriorState { get; set; }
+
     internal double PreviousEntropy { get; set; } = 100.0;
 
     internal long PreviousArgmax { get; set; } = -1;
@@ -160,12 +163,14 @@ public sealed class DecodeSequence : IDisposable
         State?.Dispose();
         PreviousLatent?.Dispose();
         PreviousLogProbs?.Dispose();
+        PriorState?.Dispose();
         LastLogits?.Dispose();
         Embedded = null;
         CallRotation = null;
         State = null;
         PreviousLatent = null;
         PreviousLogProbs = null;
+        PriorState = null;
         LastLogits = null;
         PreviousEntropy = 100.0;
         PreviousArgmax = -1;

@@ -8,7 +8,9 @@ namespace RecurrentDepth.Generation;
 /// <param name="Final">The token is produced this step whatever the criterion says (cap reached or already exited).</param>
 /// <param name="Prior">Remember the readout's distribution for the KL of the call's last two steps.</param>
 /// <param name="MeasureKl">Compute KL between the remembered distribution and this readout's.</param>
-public readonly record struct RowStep(bool Iterate, bool Readout, bool Check, bool Sample, bool Final, bool Prior, bool MeasureKl);
+/// <param name="PairPrior">Keep the state this step starts from (the second-to-last) and read it out beside this step's
+/// readout, in the same call, as the distribution that <paramref name="MeasureKl"/> compares with.</param>
+public readonly record struct RowStep(bool Iterate, bool Readout, bool Check, bool Sample, bool Final, bool Prior, bool MeasureKl, bool PairPrior = false);
 
 /// <summary>Rows that start a model call together (one prelude batch), with the cohort they recur in.</summary>
 /// <param name="Rows">The rows.</param>
@@ -76,8 +78,14 @@ public sealed class DepthScheduler(bool depthAware = true)
         bool atCap = done >= row.CallMaxSteps;
         if (!row.UsesCriterion)
         {
-            bool prior = row.MeasuresKl && done == row.CallMaxSteps - 1;
-            return new RowStep(Iterate: true, Readout: atCap || prior, Check: false, Sample: atCap, Final: atCap, Prior: prior, MeasureKl: atCap && row.MeasuresKl);
+            // A one-token call reads its second-to-last state out beside the last one: one readout call per token
+            // instead of two. A longer call (the prompt) reads it out on its own step, as its positions would
+            // not fit the pool's scratch entries in general.
+            bool paired = row.CallTokens == 1;
+            bool prior = row.MeasuresKl && done == row.CallMaxSteps - 1 && !paired;
+            bool measure = atCap && row.MeasuresKl;
+            return new RowStep(Iterate: true, Readout: atCap || prior, Check: false, Sample: atCap, Final: atCap, Prior: prior, MeasureKl: measure,
+                PairPrior: measure && paired);
         }
 
         bool check = ShouldCheck(row, done - 1);

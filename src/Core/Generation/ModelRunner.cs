@@ -96,7 +96,8 @@ internal sealed class ModelRunner(RavenModel model)
         int n = rows.Count;
         var steps = rows.Select(r => DepthScheduler.Work(r.Schedule)).ToArray();
         int[] valueAt = Filled(n), finiteAt = Filled(n), klAt = Filled(n), tokenAt = Filled(n);
-        var iterating = Enumerable.Range(0, n).Where(i => steps[i].Iterate).Select(i => rows[i]).ToList();
+        var iterated = Enumerable.Range(0, n).Where(i => steps[i].Iterate).ToList();
+        var iterating = iterated.Select(i => rows[i]).ToList();
         if (iterating.Count > 0)
         {
             BeforeRecurrence?.Invoke(iterating);
@@ -107,9 +108,19 @@ internal sealed class ModelRunner(RavenModel model)
             SequenceSteps += iterating.Count;
             for (int i = 0; i < iterating.Count; i++)
             {
-                iterating[i].State!.Dispose();
-                iterating[i].State = (iterating.Count == 1 ? next : next.narrow(0, i, 1).clone()).DetachFromDisposeScope();
-                iterating[i].Schedule.Recurrence++;
+                var row = iterating[i];
+                var before = row.State!;
+                row.State = (iterating.Count == 1 ? next : next.narrow(0, i, 1).clone()).DetachFromDisposeScope();
+                row.Schedule.Recurrence++;
+                if (steps[iterated[i]].PairPrior)
+                {
+                    row.PriorState?.Dispose();
+                    row.PriorState = before; // read out beside the new state below
+                }
+                else
+                {
+                    before.Dispose();
+                }
             }
         }
 
@@ -142,12 +153,34 @@ internal sealed class ModelRunner(RavenModel model)
         int[] valueAt, int[] finiteAt, int[] klAt, int[] tokenAt)
     {
         var chosen = reading.Select(i => rows[i]).ToList();
-        using var store = new BatchAttentionStore(chosen.Select(r => r.Cache).ToList(), chosen.Select(r => r.CallLength).ToList());
-        var context = new AttentionContext(Batch(chosen, r => r.CallRotation!), store);
+        int n = chosen.Count;
+
+        // Rows measuring the KL of their last two steps read the second-to-last state out in the same call, as what-if
+        // rows (their keys and values go to the pool's scratch entries, so the last state's stay). Beyond the scratch
+        // entries, the rest read it out in a call of their own first: the final readout then overwrites what it stored.
+        var pairing = reading.Where(i => steps[i].PairPrior).ToList();
+        var shadowed = pairing.Take(KvBlockPool.ScratchEntries).Select(i => rows[i]).ToList();
+        var apart = pairing.Skip(KvBlockPool.ScratchEntries).Select(i => rows[i]).ToList();
+        var apartLogits = apart.Count > 0 ? ReadoutOf(apart, apart.Select(r => r.PriorState!).ToList(), shadows: null) : null;
+        var all = ReadoutOf([.. chosen, .. shadowed], [.. chosen.Select(r => r.State!), .. shadowed.Select(r => r.PriorState!)],
+            shadowed.Count > 0 ? [.. Enumerable.Repeat(false, n), .. Enumerable.Repeat(true, shadowed.Count)] : null);
+        if (apartLogits is not null)
+        {
+            all = cat([all, apartLogits], 0);
+        }
+
         // Only each row's last position is read out: the head runs on (n, h), not on every position of the call.
-        var last = model.ReadoutAt(Batch(chosen, r => r.State!), chosen.Select(r => (long)r.CallLength - 1).ToArray(), context);
+        var last = pairing.Count > 0 ? all.narrow(0, 0, n) : all;
         AfterReadout?.Invoke(chosen, last);
-        int finite = readback.Add(isfinite(last).all(-1));
+        var finiteRows = isfinite(all).all(-1);
+        if (pairing.Count > 0)
+        {
+            // A row's logits count as finite only when its second-to-last step's are too.
+            var partner = Enumerable.Range(0, n).Select(j => (long)(pairing.IndexOf(reading[j]) is int k and >= 0 ? n + k : j)).ToArray();
+            finiteRows = finiteRows.narrow(0, 0, n).logical_and(finiteRows.index_select(0, tensor(partner, device: all.device)));
+        }
+
+        int finite = readback.Add(finiteRows);
         for (int j = 0; j < reading.Count; j++)
         {
             finiteAt[reading[j]] = finite + j;
@@ -170,11 +203,15 @@ internal sealed class ModelRunner(RavenModel model)
             }
         }
 
-        var measured = reading.Where(i => steps[i].MeasureKl && rows[i].PreviousLogProbs is not null).ToList();
+        var measured = reading.Where(i => steps[i].MeasureKl && (steps[i].PairPrior || rows[i].PreviousLogProbs is not null)).ToList();
         if (measured.Count > 0)
         {
             var current = nn.functional.log_softmax(Rows(measured), -1);
-            var kl = ExitDivergence.Kl(cat(measured.Select(i => rows[i].PreviousLogProbs!).ToList(), 0), current, (int)current.shape[1]);
+            var priors = pairing.Count > 0 ? nn.functional.log_softmax(all.narrow(0, n, pairing.Count), -1) : null;
+            var previous = measured.SequenceEqual(pairing)
+                ? priors!
+                : cat(measured.Select(i => steps[i].PairPrior ? priors!.narrow(0, pairing.IndexOf(i), 1) : rows[i].PreviousLogProbs!).ToList(), 0);
+            var kl = ExitDivergence.Kl(previous, current, (int)current.shape[1]);
             int offset = readback.Add(kl);
             for (int j = 0; j < measured.Count; j++)
             {
@@ -182,13 +219,13 @@ internal sealed class ModelRunner(RavenModel model)
             }
         }
 
-        var priors = reading.Where(i => steps[i].Prior).ToList();
-        if (priors.Count > 0)
+        var remembered = reading.Where(i => steps[i].Prior).ToList();
+        if (remembered.Count > 0)
         {
-            var logProbs = nn.functional.log_softmax(Rows(priors), -1);
-            for (int j = 0; j < priors.Count; j++)
+            var logProbs = nn.functional.log_softmax(Rows(remembered), -1);
+            for (int j = 0; j < remembered.Count; j++)
             {
-                Remember(rows[priors[j]], logProbs.narrow(0, j, 1));
+                Remember(rows[remembered[j]], logProbs.narrow(0, j, 1));
             }
         }
 
@@ -209,6 +246,15 @@ internal sealed class ModelRunner(RavenModel model)
                 }
             }
         }
+    }
+
+    // One readout call over rows' caches: states[r] read out at each row's last position of the call, (n, vocab).
+    private Tensor ReadoutOf(IReadOnlyList<DecodeSequence> rows, IReadOnlyList<Tensor> states, IReadOnlyList<bool>? shadows)
+    {
+        using var store = new BatchAttentionStore(rows.Select(r => r.Cache).ToList(), rows.Select(r => r.CallLength).ToList(), shadows: shadows);
+        var context = new AttentionContext(Batch(rows, r => r.CallRotation!), store);
+        var batch = states.Count == 1 ? states[0] : cat(states.ToList(), 0);
+        return model.ReadoutAt(batch, rows.Select(r => (long)r.CallLength - 1).ToArray(), context);
     }
 
     /// <summary>The post-ln_f latent of the row's last position: the warm start of its next token (continuous compute).</summary>

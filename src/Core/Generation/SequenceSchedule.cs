@@ -62,6 +62,9 @@ public sealed class SequenceSchedule
     /// <summary>Step cap of the current call.</summary>
     public int CallMaxSteps { get; set; }
 
+    /// <summary>Tokens the current call feeds (<see cref="PendingCount"/> when it started).</summary>
+    public int CallTokens { get; private set; }
+
     /// <summary>Set after a batch this sequence was in failed: its next call runs alone, so a failure is pinned on its owner.</summary>
     public bool Isolated { get; set; }
 
@@ -83,6 +86,7 @@ public sealed class SequenceSchedule
         Recurrence = 0;
         AwaitingReadout = false;
         CallMaxSteps = StepSchedule?.Invoke(CallIndex) ?? Depth.MaxSteps;
+        CallTokens = PendingCount;
         Phase = SequencePhase.Recurring;
     }
 

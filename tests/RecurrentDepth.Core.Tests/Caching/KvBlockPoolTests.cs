@@ -12,15 +12,16 @@ public sealed class KvBlockPoolTests
         using var pool = new KvBlockPool(heads: 2, headDim: 4, ScalarType.Float32, CPU, maxBlocks: 3);
         int[] blocks = [pool.Allocate(), pool.Allocate(), pool.Allocate()];
 
-        Assert.Equal([1, 2, 3], blocks); // block 0 is the sink
+        Assert.Equal([5, 6, 7], blocks); // block 0 is the sink, blocks 1-4 the scratch
         Assert.Equal((3, 3, 0), (pool.TotalBlocks, pool.UsedBlocks, pool.FreeBlocks));
         var error = Assert.Throws<KvPoolExhaustedException>(() => pool.Allocate());
         Assert.Contains("all 3 blocks of 16 positions", error.Message, StringComparison.Ordinal);
         Assert.Contains("KvCacheBudgetBytes", error.Message, StringComparison.Ordinal);
 
-        pool.Free(2);
-        Assert.Equal(2, pool.Allocate());
+        pool.Free(6);
+        Assert.Equal(6, pool.Allocate());
         Assert.Throws<ArgumentOutOfRangeException>(() => pool.Free(0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => pool.Free(1 + KvBlockPool.ScratchBlocks - 1));
     }
 
     [Fact]
