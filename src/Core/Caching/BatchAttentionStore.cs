@@ -31,7 +31,8 @@ public sealed class BatchAttentionStore : IKeyValueStore, IDisposable
     /// <summary>Creates the store for one model call.</summary>
     /// <param name="rows">Each row's cache, in batch order; all on one <see cref="KvBlockPool"/>.</param>
     /// <param name="newTokens">Real (unpadded) tokens each row contributes to this call.</param>
-    /// <param name="recurrences">Each row's core recurrence index for this call; null uses the model's.</param>
+    /// <param name="recurrences">Each row's core recurrence index for this call's first step (a core slot's own
+    /// recurrence then counts from it: 0 for the first step, 1 for the next of a multi-step call); null uses the model's.</param>
     /// <param name="shadows">
     /// Which rows are what-if rows (null: none). A what-if row attends as its cache's own row of the call does, but
     /// its new positions' keys and values go to the pool's scratch entries and are read from there, so its cache is
@@ -96,9 +97,10 @@ public sealed class BatchAttentionStore : IKeyValueStore, IDisposable
     /// <summary>
     /// Does the host half of every layer of one call at once, for a caller that runs the layers' tensor work itself
     /// (<see cref="ScriptedBlocks"/>): records the writes of <paramref name="queries"/> positions per row into each of
-    /// <paramref name="slots"/> (in order) and resolves what each layer attends over. The layers of one call never read
-    /// each other's entries, so resolving them up front is the same as resolving them layer by layer; blocks are
-    /// allocated here, so the pool's storage does not change while the layers run.
+    /// <paramref name="slots"/> (in order) and resolves what each layer attends over, as if layer by layer: a layer's
+    /// reads see the writes of the layers before it, not of those after it (in a multi-step core call a later recurrence
+    /// may write a slot that an earlier one's hole lookup would otherwise pick). Blocks are allocated here, so the
+    /// pool's storage does not change while the layers run.
     /// </summary>
     public PooledLayers PrepareLayers(IReadOnlyList<AttentionSlot> slots, int queries, Device device)
     {
@@ -106,30 +108,48 @@ public sealed class BatchAttentionStore : IKeyValueStore, IDisposable
         int batch = _rows.Count, layers = slots.Count;
         var writes = new long[layers * batch * queries];
         var rowSlots = new AttentionSlot[layers][];
+        int longest = 0;
+        long[]? reads = null;
+        var counts = new int[layers][];
+        var positions = new int[]?[layers][];
+        // The script's mask-free attention is SDPA's causal rule, which holds only for one query or whole rows.
+        bool masked = false, blocks = _scratchOffsets is null;
         for (int l = 0; l < layers; l++)
         {
             rowSlots[l] = new AttentionSlot[batch];
             WriteRows(slots[l], queries, rowSlots[l], writes.AsSpan(l * batch * queries, batch * queries));
+            if (l == 0)
+            {
+                longest = _rows.Max(r => r.Length); // prelude layer 0 is what advances a row's length
+                masked = queries != 1 && queries != longest;
+            }
+
+            // A slot holding every position reads its own entries whenever it is resolved; a slot with holes is
+            // resolved now, before later layers write.
+            if (blocks && Enumerable.Range(0, batch).All(r => _rows[r].HoldsEveryPosition(rowSlots[l][r])))
+            {
+                continue;
+            }
+
+            blocks = false;
+            reads ??= new long[layers * batch * longest];
+            masked |= !ResolveEntries(l);
         }
 
         _pool.ZeroScrubbed();
-        int longest = _rows.Max(r => r.Length);
-        if (TryReadBlocks(rowSlots, queries, longest, device) is { } blockReads)
+        if (blocks && TryReadBlocks(rowSlots, queries, longest, device) is { } blockReads)
         {
             return new PooledLayers(_pool.Storage, tensor(writes, [layers, batch * queries], device: device), blockReads.Blocks,
                 blockReads.Mask ?? empty(0, ScalarType.Bool, device), longest);
         }
 
-        var reads = new long[layers * batch * longest];
-        var counts = new int[layers][];
-        var positions = new int[]?[layers][];
-        // The script's mask-free attention is SDPA's causal rule, which holds only for one query or whole rows.
-        bool masked = queries != 1 && queries != longest;
+        reads ??= new long[layers * batch * longest];
         for (int l = 0; l < layers; l++)
         {
-            counts[l] = new int[batch];
-            positions[l] = new int[]?[batch];
-            masked |= !ReadRows(rowSlots[l], queries, longest, reads.AsSpan(l * batch * longest, batch * longest), counts[l], positions[l]);
+            if (counts[l] is null)
+            {
+                masked |= !ResolveEntries(l);
+            }
         }
 
         Tensor masks;
@@ -150,6 +170,14 @@ public sealed class BatchAttentionStore : IKeyValueStore, IDisposable
 
         return new PooledLayers(_pool.Storage, tensor(writes, [layers, batch * queries], device: device),
             tensor(reads, [layers, batch * longest], device: device), masks, 0);
+
+        // Layer l's entries into reads; true when no mask is needed for it.
+        bool ResolveEntries(int l)
+        {
+            counts[l] = new int[batch];
+            positions[l] = new int[]?[batch];
+            return ReadRows(rowSlots[l], queries, longest, reads!.AsSpan(l * batch * longest, batch * longest), counts[l], positions[l]);
+        }
     }
 
     // Every position present in every layer's slot of every row: each layer then attends over whole blocks (one copy
@@ -197,13 +225,13 @@ public sealed class BatchAttentionStore : IKeyValueStore, IDisposable
         return (ids, mask);
     }
 
-    // Records each row's real queries in its slot (the row's own recurrence for a core slot) and their pool entries in
+    // Records each row's real queries in its slot (for a core slot, the row's own recurrence plus the slot's) and their pool entries in
     // writes, B·S long; padding stays entry 0, the sink.
     private void WriteRows(AttentionSlot slot, int queries, AttentionSlot[] rowSlots, Span<long> writes)
     {
         for (int r = 0; r < _rows.Count; r++)
         {
-            rowSlots[r] = _recurrences is not null && slot.Stage == ModelStage.Core ? slot.AtRecurrence(_recurrences[r]) : slot;
+            rowSlots[r] = _recurrences is not null && slot.Stage == ModelStage.Core ? slot.AtRecurrence(_recurrences[r] + slot.Recurrence) : slot;
             var entries = writes.Slice(r * queries, _newTokens[r]);
             if (ScratchOffset(r) is int first)
             {

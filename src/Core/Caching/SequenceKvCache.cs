@@ -193,6 +193,13 @@ public sealed class SequenceKvCache : IDisposable
         };
     }
 
+    /// <summary>Whether <paramref name="slot"/> holds every position 0 .. <see cref="Length"/> − 1 (no holes).</summary>
+    public bool HoldsEveryPosition(AttentionSlot slot)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return _slots[StorageIndex(slot)].PresentCount == Length;
+    }
+
     /// <summary>
     /// When <paramref name="slot"/> holds every position 0 .. <see cref="Length"/> − 1 (what <see cref="Read"/> then
     /// returns), writes the pool blocks that hold them, in order (⌈Length / BlockSize⌉ of them), into

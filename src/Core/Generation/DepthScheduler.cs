@@ -65,16 +65,57 @@ public sealed class DepthScheduler(bool depthAware = true)
         return new StepPlan(starts, recurs);
     }
 
+    /// <summary>
+    /// Most recurrences one core call runs for a batch (multi-step): more saves per-call work; fewer let rows waiting
+    /// to start (new requests, rows whose token is done) join sooner.
+    /// </summary>
+    public const int MaxFusedSteps = 8;
+
+    /// <summary>
+    /// How many recurrences <paramref name="rows"/> (one recurrence batch) run in one core call: every step up to and
+    /// including the first at which any of them reads out, checks its criterion or ends its call, and at most
+    /// <paramref name="limit"/>. The steps before that one only iterate, so running them in one call changes
+    /// nothing but the number of calls; what the rows do after it is <see cref="Work"/> with that many steps ahead.
+    /// </summary>
+    /// <param name="rows">The batch's rows.</param>
+    /// <param name="limit">Most steps to fuse (1: one step per call).</param>
+    public static int FusedSteps(IReadOnlyList<SequenceSchedule> rows, int limit = MaxFusedSteps)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        int steps = limit;
+        foreach (var row in rows)
+        {
+            if (row.AwaitingReadout)
+            {
+                return 1;
+            }
+
+            int plain = 0;
+            while (plain + 1 < steps && Work(row, plain) is { Iterate: true, Readout: false, Check: false, Final: false, Prior: false, PairPrior: false })
+            {
+                plain++;
+            }
+
+            steps = plain + 1;
+        }
+
+        return steps;
+    }
+
     /// <summary>What <paramref name="row"/> does in this step, given the steps it has run so far in its call.</summary>
-    public static RowStep Work(SequenceSchedule row)
+    /// <param name="row">The row.</param>
+    /// <param name="ahead">Steps it runs before this one in the same core call (multi-step, <see cref="FusedSteps"/>).</param>
+    public static RowStep Work(SequenceSchedule row, int ahead = 0)
     {
         ArgumentNullException.ThrowIfNull(row);
+        ArgumentOutOfRangeException.ThrowIfNegative(ahead);
         if (row.AwaitingReadout)
         {
             return new RowStep(Iterate: false, Readout: true, Check: false, Sample: true, Final: true, Prior: false, MeasureKl: false);
         }
 
-        int done = row.Recurrence + 1;
+        int done = row.Recurrence + ahead + 1;
         bool atCap = done >= row.CallMaxSteps;
         if (!row.UsesCriterion)
         {

@@ -24,7 +24,12 @@ internal sealed class ModelRunner(RavenModel model)
     /// <summary>Test hook: may overwrite the last-position logits (n, V) of a readout batch, e.g. with NaN.</summary>
     public Action<IReadOnlyList<DecodeSequence>, Tensor>? AfterReadout { get; set; }
 
+    /// <summary>Most recurrences one core call runs (<see cref="DepthScheduler.FusedSteps"/>); tests set 1 to compare.</summary>
+    public int MaxFusedSteps { get; set; } = DepthScheduler.MaxFusedSteps;
+
     public long CoreBatches { get; private set; }
+
+    public long CoreCalls { get; private set; }
 
     public long SequenceSteps { get; private set; }
 
@@ -94,7 +99,10 @@ internal sealed class ModelRunner(RavenModel model)
     {
         using var scope = NewDisposeScope();
         int n = rows.Count;
-        var steps = rows.Select(r => DepthScheduler.Work(r.Schedule)).ToArray();
+        // Steps that only iterate run in the same core call as the step after them (multi-step); what follows the
+        // call is the last step's work.
+        int fused = DepthScheduler.FusedSteps(rows.Select(r => r.Schedule).ToList(), MaxFusedSteps);
+        var steps = rows.Select(r => DepthScheduler.Work(r.Schedule, fused - 1)).ToArray();
         int[] valueAt = Filled(n), finiteAt = Filled(n), klAt = Filled(n), tokenAt = Filled(n);
         var iterated = Enumerable.Range(0, n).Where(i => steps[i].Iterate).ToList();
         var iterating = iterated.Select(i => rows[i]).ToList();
@@ -103,23 +111,25 @@ internal sealed class ModelRunner(RavenModel model)
             BeforeRecurrence?.Invoke(iterating);
             using var store = new BatchAttentionStore(iterating.Select(r => r.Cache).ToList(), iterating.Select(r => r.CallLength).ToList(), iterating.Select(r => r.Schedule.Recurrence).ToList());
             var context = new AttentionContext(Batch(iterating, r => r.CallRotation!), store);
-            var next = model.Iterate(Batch(iterating, r => r.State!), Batch(iterating, r => r.Embedded!), 0, context);
-            CoreBatches++;
-            SequenceSteps += iterating.Count;
+            var (next, before) = model.IterateSteps(Batch(iterating, r => r.State!), Batch(iterating, r => r.Embedded!), fused, context);
+            CoreCalls++;
+            CoreBatches += fused;
+            SequenceSteps += (long)fused * iterating.Count;
             for (int i = 0; i < iterating.Count; i++)
             {
                 var row = iterating[i];
-                var before = row.State!;
-                row.State = (iterating.Count == 1 ? next : next.narrow(0, i, 1).clone()).DetachFromDisposeScope();
-                row.Schedule.Recurrence++;
+                var old = row.State!;
+                row.State = Row(next, i, iterating.Count);
+                row.Schedule.Recurrence += fused;
                 if (steps[iterated[i]].PairPrior)
                 {
                     row.PriorState?.Dispose();
-                    row.PriorState = before; // read out beside the new state below
+                    row.PriorState = Row(before, i, iterating.Count); // read out beside the new state below
                 }
-                else
+
+                if (!ReferenceEquals(old, row.PriorState))
                 {
-                    before.Dispose();
+                    old.Dispose();
                 }
             }
         }
@@ -167,6 +177,12 @@ internal sealed class ModelRunner(RavenModel model)
         if (apartLogits is not null)
         {
             all = cat([all, apartLogits], 0);
+        }
+
+        foreach (int i in pairing)
+        {
+            rows[i].PriorState!.Dispose();
+            rows[i].PriorState = null;
         }
 
         // Only each row's last position is read out: the head runs on (n, h), not on every position of the call.
@@ -310,6 +326,9 @@ internal sealed class ModelRunner(RavenModel model)
 
         return values;
     }
+
+    // Row i of a batch result as a row's own tensor (the result itself for a batch of one), kept past the step's scope.
+    private static Tensor Row(Tensor batch, int i, int rows) => (rows == 1 ? batch : batch.narrow(0, i, 1).clone()).DetachFromDisposeScope();
 
     // One batch tensor of the rows' per-call tensors; a single row's own tensor, uncopied.
     private static Tensor Batch(IReadOnlyList<DecodeSequence> rows, Func<DecodeSequence, Tensor> of) =>

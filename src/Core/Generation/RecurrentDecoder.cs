@@ -52,8 +52,14 @@ public sealed class RecurrentDecoder : IDisposable
     /// <summary>Sequences admitted and not yet removed (finished ones included until removed).</summary>
     public IReadOnlyList<DecodeSequence> Sequences => _sequences;
 
-    /// <summary>Batched recurrence-step calls made so far (the unit depth-aware scheduling saves).</summary>
+    /// <summary>Batched recurrence steps run so far (the unit depth-aware scheduling saves; one core call may run several, see <see cref="CoreCalls"/>).</summary>
     public long CoreBatches => _runner.CoreBatches;
+
+    /// <summary>Core model calls run so far: a call runs several batched recurrences when the steps before the last only iterate.</summary>
+    public long CoreCalls => _runner.CoreCalls;
+
+    // Most recurrences per core call (tests compare against 1, one step per call).
+    internal int MaxFusedSteps { get => _runner.MaxFusedSteps; set => _runner.MaxFusedSteps = value; }
 
     /// <summary>Recurrence steps summed over sequences (the compute actually needed).</summary>
     public long SequenceSteps => _runner.SequenceSteps;

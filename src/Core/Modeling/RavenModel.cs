@@ -154,7 +154,7 @@ public sealed class RavenModel : nn.Module
     /// The recurrence loop: <paramref name="steps"/> calls of <see cref="Iterate"/> from <paramref name="state"/>,
     /// recurrence indices <paramref name="firstRecurrence"/> onwards. <see cref="Forward"/>, the trainer (twice, for
     /// truncated backprop: the first steps under no_grad, the rest with gradient) and the effort evaluator all run
-    /// this one loop; generation steps its rows one recurrence at a time through <see cref="Iterate"/> itself.
+    /// this one loop, and so does generation when it is not scripted (<see cref="IterateSteps"/>).
     /// </summary>
     /// <param name="state">State before the first step (B, S, h).</param>
     /// <param name="embedded">Prelude output e (B, S, h).</param>
@@ -175,6 +175,23 @@ public sealed class RavenModel : nn.Module
         }
 
         return state;
+    }
+
+    /// <summary>
+    /// <see cref="Recur"/> for generation over a batch store with per-row recurrences (steps 0 .. <paramref name="steps"/>
+    /// − 1 of each row's own): one script call when scripted. Also returns the state before the last step
+    /// (<paramref name="state"/> itself for one step), which a fixed-depth token's KL measurement reads out.
+    /// </summary>
+    internal (Tensor Last, Tensor Before) IterateSteps(Tensor state, Tensor embedded, int steps, AttentionContext context)
+    {
+        if (UseTorchScript && Scripted.IterateSteps(state, embedded, 0, steps, context) is { } scripted)
+        {
+            return scripted;
+        }
+
+        Tensor before = state, last = state;
+        Recur(state, embedded, context, steps, afterStep: (_, s) => (before, last) = (last, s));
+        return (last, before);
     }
 
     /// <summary>ln_f of a raw recurrent state: the reference's <c>latent_states</c>.</summary>

@@ -57,9 +57,11 @@ public sealed class ScriptedBlocks : IDisposable
                 return torch.scaled_dot_product_attention(q, kv[0], kv[1], None, 0.0, q.size(2) > 1)
             return torch.scaled_dot_product_attention(q, kv[0], kv[1], mask, 0.0, False)
 
-        def blocks(x: Tensor, weights: List[Tensor], rotation: Tensor, storage: Tensor, writes: Tensor, reads: Tensor, masks: Tensor, block_length: int, heads: int, eps: float) -> Tensor:
-            for l in range(writes.size(0)):
-                o = 9 * l
+        # The blocks of weights (9 tensors each) over the pool, their metadata at layer first + i of writes/reads/masks.
+        def layers(x: Tensor, weights: List[Tensor], first: int, rotation: Tensor, storage: Tensor, writes: Tensor, reads: Tensor, masks: Tensor, block_length: int, heads: int, eps: float) -> Tensor:
+            for i in range(len(weights) // 9):
+                o = 9 * i
+                l = first + i
                 q, k, v = pre_attention(x, weights[o], weights[o + 1], weights[o + 2], rotation, heads, eps)
                 mask = masks
                 if masks.numel() > 0:
@@ -68,15 +70,25 @@ public sealed class ScriptedBlocks : IDisposable
                 x = post_attention(x, y, weights[o + 3], weights[o + 4], weights[o + 5], weights[o + 6], weights[o + 7], weights[o + 8], eps)
             return x
 
+        def blocks(x: Tensor, weights: List[Tensor], rotation: Tensor, storage: Tensor, writes: Tensor, reads: Tensor, masks: Tensor, block_length: int, heads: int, eps: float) -> Tensor:
+            return layers(x, weights, 0, rotation, storage, writes, reads, masks, block_length, heads, eps)
+
         # A readout over the pool: ln_f, the coda, then ln_f and the tied head on each row's position last[r] only.
         def readout(state: Tensor, ln_f: Tensor, wte: Tensor, last: Tensor, weights: List[Tensor], rotation: Tensor, storage: Tensor, writes: Tensor, reads: Tensor, masks: Tensor, block_length: int, heads: int, eps: float) -> Tensor:
             x = blocks(rms(state, ln_f, eps), weights, rotation, storage, writes, reads, masks, block_length, heads, eps)
             x = x.gather(1, last.view(-1, 1, 1).expand(-1, 1, x.size(2))).squeeze(1)
             return torch.linear(rms(x, ln_f, eps), wte)
 
-        def core_step(state: Tensor, embedded: Tensor, adapter: Tensor, weights: List[Tensor], rotation: Tensor, storage: Tensor, writes: Tensor, reads: Tensor, masks: Tensor, block_length: int, heads: int, eps: float) -> Tensor:
-            x = torch.linear(torch.cat([state, embedded], -1), adapter)
-            return blocks(x, weights, rotation, storage, writes, reads, masks, block_length, heads, eps)
+        # `steps` core steps (adapter, then the core blocks, whose metadata step j reads at layers j·n .. j·n + n − 1):
+        # the last state and the one before it.
+        def core_steps(state: Tensor, embedded: Tensor, adapter: Tensor, steps: int, weights: List[Tensor], rotation: Tensor, storage: Tensor, writes: Tensor, reads: Tensor, masks: Tensor, block_length: int, heads: int, eps: float) -> Tuple[Tensor, Tensor]:
+            n = len(weights) // 9
+            before = state
+            for j in range(steps):
+                before = state
+                x = torch.linear(torch.cat([state, embedded], -1), adapter)
+                state = layers(x, weights, j * n, rotation, storage, writes, reads, masks, block_length, heads, eps)
+            return state, before
         """;
 
     private const int TensorsPerBlock = 9;
@@ -157,6 +169,28 @@ public sealed class ScriptedBlocks : IDisposable
     public Tensor Iterate(Tensor state, Tensor embedded, int recurrence, AttentionContext context) =>
         Run(state, embedded, _core, l => _model.CoreSlot(recurrence, l), context);
 
+    /// <summary>
+    /// <paramref name="steps"/> core steps over a <see cref="BatchAttentionStore"/> in one script call, the first at
+    /// <paramref name="firstRecurrence"/> (relative to each row's own with per-row recurrences): the last state and
+    /// the one before it (the input state when <paramref name="steps"/> is 1). Null without such a store.
+    /// </summary>
+    public (Tensor Last, Tensor Before)? IterateSteps(Tensor state, Tensor embedded, int firstRecurrence, int steps, AttentionContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(steps);
+        if (context.Cache is not BatchAttentionStore store)
+        {
+            return null;
+        }
+
+        using var scope = NewDisposeScope();
+        int layers = _core.Length / TensorsPerBlock;
+        var slots = Enumerable.Range(0, steps * layers).Select(i => _model.CoreSlot(firstRecurrence + i / layers, i % layers)).ToArray();
+        using var count = ((long)steps).ToScalar();
+        var (last, before) = InvokePooled<(Tensor, Tensor)>("core_steps", [state, embedded, _adapter, count], _core, slots, state, context.Rotation, store);
+        return (last.MoveToOuterDisposeScope(), before.MoveToOuterDisposeScope());
+    }
+
     /// <summary>The coda blocks of <see cref="RavenModel.Readout"/> (before its ln_f and head).</summary>
     public Tensor RunCoda(Tensor latent, AttentionContext context) =>
         Run(latent, null, _coda, _model.CodaSlot, context);
@@ -175,8 +209,8 @@ public sealed class ScriptedBlocks : IDisposable
         }
 
         using var scope = NewDisposeScope();
-        return InvokePooled("readout", [state, _lnF, _wte, tensor(last, device: state.device)], _coda, _model.CodaSlot, state, context.Rotation, store)
-            .MoveToOuterDisposeScope();
+        return InvokePooled<Tensor>("readout", [state, _lnF, _wte, tensor(last, device: state.device)], _coda, SlotsOf(_coda, _model.CodaSlot), state,
+            context.Rotation, store).MoveToOuterDisposeScope();
     }
 
     /// <inheritdoc />
@@ -189,16 +223,19 @@ public sealed class ScriptedBlocks : IDisposable
     }
 
     // Calls a script function over the pool: its own leading arguments, then the stage's weights, the rotation, the
-    // pool metadata of every layer of the stage (resolved once here) and the scalars, as every such function takes them.
-    private Tensor InvokePooled(string function, Tensor[] leading, Tensor[] weights, Func<int, AttentionSlot> slotOf, Tensor x, Tensor rotation,
+    // pool metadata of every layer the call runs (`slots`, resolved once here) and the scalars, as every such function
+    // takes them.
+    private T InvokePooled<T>(string function, object[] leading, Tensor[] weights, AttentionSlot[] slots, Tensor x, Tensor rotation,
         BatchAttentionStore store)
     {
-        var slots = Enumerable.Range(0, weights.Length / TensorsPerBlock).Select(slotOf).ToArray();
         var pooled = store.PrepareLayers(slots, (int)x.shape[1], x.device);
         using var blockLength = ((long)pooled.BlockReadLength).ToScalar();
         object[] arguments = [.. leading, weights, rotation, pooled.Storage, pooled.Writes, pooled.Reads, pooled.Masks, blockLength, _heads, _eps];
-        return _unit.invoke<Tensor>(function, arguments);
+        return _unit.invoke<T>(function, arguments);
     }
+
+    private static AttentionSlot[] SlotsOf(Tensor[] weights, Func<int, AttentionSlot> slotOf) =>
+        Enumerable.Range(0, weights.Length / TensorsPerBlock).Select(slotOf).ToArray();
 
     // With `embedded` the call is a core step (adapter first). Returns the result in the caller's dispose scope.
     private Tensor Run(Tensor x, Tensor? embedded, Tensor[] weights, Func<int, AttentionSlot> slotOf, AttentionContext context)
@@ -209,10 +246,14 @@ public sealed class ScriptedBlocks : IDisposable
         int layers = weights.Length / TensorsPerBlock;
         if (context.Cache is BatchAttentionStore store)
         {
-            var result = embedded is null
-                ? InvokePooled("blocks", [x], weights, slotOf, x, rotation, store)
-                : InvokePooled("core_step", [x, embedded, _adapter], weights, slotOf, x, rotation, store);
-            return result.MoveToOuterDisposeScope();
+            if (embedded is not null)
+            {
+                using var one = 1L.ToScalar();
+                var (last, _) = InvokePooled<(Tensor, Tensor)>("core_steps", [x, embedded, _adapter, one], weights, SlotsOf(weights, slotOf), x, rotation, store);
+                return last.MoveToOuterDisposeScope();
+            }
+
+            return InvokePooled<Tensor>("blocks", [x], weights, SlotsOf(weights, slotOf), x, rotation, store).MoveToOuterDisposeScope();
         }
 
         if (embedded is not null)

@@ -137,6 +137,74 @@ public sealed class BatchedGenerationTests(ITestOutputHelper output)
         Assert.Equal(neededSteps, lockStep.SequenceSteps);
     }
 
+    // Multi-step core calls run the steps that only iterate together. With early exit after a minimum depth the rows'
+    // caches get holes that later tokens fill or skip by lookup, and each recurrence of a fused call must see the
+    // cache as it would one step at a time (always-last-m4 reads the deepest recurrence present). Each sequence runs
+    // alone, where every call fuses (in a batch, the rows' own events cut fused calls short).
+    [Theory]
+    [InlineData("full")]
+    [InlineData("latest-m4")]
+    [InlineData("always-last-m4")]
+    [InlineData("skip")]
+    [InlineData("latest-m4-compress-s16")]
+    public void Fused_core_steps_give_the_tokens_steps_and_logits_of_one_step_per_call(string cache)
+    {
+        using var model = FixtureCatalog.LoadModel(FixtureCatalog.Tiny);
+        var kl = new DepthPolicy { MaxSteps = 24, MinSteps = 5, CheckEvery = 3, Criterion = ExitCriterion.Kl, Threshold = 5e-3 }.Validate();
+        SequenceOptions[] workload =
+        [
+            .. MixedWorkload(CacheStrategy.Parse(cache)),
+            Options(6, seed: 15, kl, maxNew: 10) with { Cache = CacheStrategy.Parse(cache) },
+        ];
+
+        (Run Run, long Calls, long Batches) RunAloneWith(SequenceOptions options, int maxFused)
+        {
+            using var decoder = new RecurrentDecoder(model) { MaxFusedSteps = maxFused };
+            var sequence = decoder.Add(options);
+            decoder.RunToCompletion();
+            Assert.Null(sequence.Error);
+            return (Run.Of(sequence), decoder.CoreCalls, decoder.CoreBatches);
+        }
+
+        for (int i = 0; i < workload.Length; i++)
+        {
+            var single = RunAloneWith(workload[i], 1);
+            var fused = RunAloneWith(workload[i], DepthScheduler.MaxFusedSteps);
+            AssertSameRun(single.Run, fused.Run, $"{cache}: sequence {i}, fused vs one step per call");
+            Assert.Equal(single.Batches, fused.Batches); // the same recurrences, in fewer calls
+            Assert.Equal(single.Calls, single.Batches);
+            output.WriteLine($"{cache}: sequence {i}, {fused.Calls} core calls fused, {single.Calls} one step per call");
+            // A criterion checked from the first step leaves nothing to fuse; every other row's calls fuse.
+            bool fuses = workload[i].Depth.Criterion == ExitCriterion.None || workload[i].Depth.MinSteps > 0;
+            Assert.True(fuses ? fused.Calls < single.Calls / 2 : fused.Calls == single.Calls,
+                $"sequence {i}: {fused.Calls} fused core calls against {single.Calls}; expected {(fuses ? "under half" : "as many")}.");
+        }
+
+        var klRun = RunAloneWith(workload[^1], DepthScheduler.MaxFusedSteps).Run;
+        Assert.Contains(klRun.Steps, s => s < kl.MaxSteps); // the KL row exited early, leaving holes
+    }
+
+    [Fact]
+    public void A_fixed_depth_token_runs_its_recurrences_in_as_few_core_calls_as_the_fusion_limit_allows()
+    {
+        using var model = FixtureCatalog.LoadModel(FixtureCatalog.Tiny);
+        using var decoder = new RecurrentDecoder(model);
+        var sequence = decoder.Add(Options(5, seed: 1, DepthPolicy.Fixed(8), maxNew: 5));
+        decoder.RunToCompletion();
+
+        // The prompt call: 6 plain steps with its 7th (the convergence prior's readout), then the 8th. Each of the
+        // 4 one-token calls: all 8 steps in one call (its readout, with the prior beside it, follows the 8th).
+        Assert.Equal(5, sequence.Generated.Count);
+        Assert.Equal(5 * 8, decoder.CoreBatches);
+        Assert.Equal(2 + 4, decoder.CoreCalls);
+
+        using var deep = new RecurrentDecoder(model);
+        deep.Add(Options(5, seed: 1, DepthPolicy.Fixed(32), maxNew: 3));
+        deep.RunToCompletion();
+        // Prompt: 31 steps in calls of 8, 8, 8, 7 (the prior), then 1; each one-token call: 4 calls of 8.
+        Assert.Equal(5 + 2 * 4, deep.CoreCalls);
+    }
+
     [Fact]
     public void A_finished_sequence_is_never_stepped_again()
     {

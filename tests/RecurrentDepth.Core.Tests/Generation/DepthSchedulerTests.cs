@@ -84,6 +84,33 @@ public sealed class DepthSchedulerTests
     }
 
     [Fact]
+    public void Steps_that_only_iterate_are_fused_into_the_call_of_the_next_step_that_does_more()
+    {
+        var decode = Started(DepthPolicy.Fixed(8), measure: true, tokens: 1);
+        Assert.Equal(8, DepthScheduler.FusedSteps([decode]));            // 7 plain steps, then the readout at the cap
+        Assert.Equal(3, DepthScheduler.FusedSteps([decode], limit: 3));
+        Assert.Equal(1, DepthScheduler.FusedSteps([decode], limit: 1));
+        decode.Recurrence = 5;
+        Assert.Equal(3, DepthScheduler.FusedSteps([decode]));
+        Assert.True(DepthScheduler.Work(decode, ahead: 2).PairPrior);
+
+        var prompt = Started(DepthPolicy.Fixed(4), measure: true, tokens: 12);
+        Assert.Equal(3, DepthScheduler.FusedSteps([prompt]));            // its step 3 reads out the prior on its own
+        prompt.Recurrence = 3;
+        Assert.Equal(1, DepthScheduler.FusedSteps([prompt]));
+
+        var kl = Started(new DepthPolicy { Criterion = ExitCriterion.Kl, MaxSteps = 32, MinSteps = 3 }.Validate(), measure: true, tokens: 1);
+        Assert.Equal(4, DepthScheduler.FusedSteps([kl]));                // 0-based steps 0-2 plain, step 3 checks
+        Assert.Equal(3, DepthScheduler.FusedSteps([decode, kl]));        // a batch stops at its first row's event (decode's cap)
+        kl.Recurrence = 4;
+        Assert.Equal(1, DepthScheduler.FusedSteps([kl]));                // checks every step from here
+
+        var waiting = Started(new DepthPolicy { Criterion = ExitCriterion.LatentDiff, MaxSteps = 8, MinSteps = 4 }.Validate(), measure: true, tokens: 1);
+        waiting.AwaitingReadout = true;
+        Assert.Equal(1, DepthScheduler.FusedSteps([waiting, Started(DepthPolicy.Fixed(8), measure: false, tokens: 1)]));
+    }
+
+    [Fact]
     public void Depth_aware_planning_starts_waiting_rows_beside_recurring_ones_and_lock_step_holds_them()
     {
         var recurring = Started(DepthPolicy.Fixed(8), measure: false, tokens: 1, id: 0);
