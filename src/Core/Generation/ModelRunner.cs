@@ -16,7 +16,7 @@ internal sealed record GroupWork(IReadOnlyList<DecodeSequence> Rows, RowStep[] S
 /// index, one batched readout for the rows that need logits, then exit values, finite flags and sampled tokens of
 /// all rows as batch tensors queued on a <see cref="StepReadback"/>. Nothing here reads the device.
 /// </summary>
-internal sealed class ModelRunner(RavenModel model)
+internal sealed partial class ModelRunner(RavenModel model)
 {
     /// <summary>Test hook: runs before every batched recurrence with the batch's sequences (may throw).</summary>
     public Action<IReadOnlyList<DecodeSequence>>? BeforeRecurrence { get; set; }
@@ -159,131 +159,11 @@ internal sealed class ModelRunner(RavenModel model)
         return new GroupWork(rows, steps, valueAt, finiteAt, klAt, tokenAt);
     }
 
-    private void ReadOut(IReadOnlyList<DecodeSequence> rows, RowStep[] steps, List<int> reading, StepReadback readback,
-        int[] valueAt, int[] finiteAt, int[] klAt, int[] tokenAt)
-    {
-        var chosen = reading.Select(i => rows[i]).ToList();
-        int n = chosen.Count;
-
-        // Rows measuring the KL of their last two steps read the second-to-last state out in the same call, as what-if
-        // rows (their keys and values go to the pool's scratch entries, so the last state's stay). Beyond the scratch
-        // entries, the rest read it out in a call of their own first: the final readout then overwrites what it stored.
-        var pairing = reading.Where(i => steps[i].PairPrior).ToList();
-        var shadowed = pairing.Take(KvBlockPool.ScratchEntries).Select(i => rows[i]).ToList();
-        var apart = pairing.Skip(KvBlockPool.ScratchEntries).Select(i => rows[i]).ToList();
-        var apartLogits = apart.Count > 0 ? ReadoutOf(apart, apart.Select(r => r.PriorState!).ToList(), shadows: null) : null;
-        var all = ReadoutOf([.. chosen, .. shadowed], [.. chosen.Select(r => r.State!), .. shadowed.Select(r => r.PriorState!)],
-            shadowed.Count > 0 ? [.. Enumerable.Repeat(false, n), .. Enumerable.Repeat(true, shadowed.Count)] : null);
-        if (apartLogits is not null)
-        {
-            all = cat([all, apartLogits], 0);
-        }
-
-        foreach (int i in pairing)
-        {
-            rows[i].PriorState!.Dispose();
-            rows[i].PriorState = null;
-        }
-
-        // Only each row's last position is read out: the head runs on (n, h), not on every position of the call.
-        var last = pairing.Count > 0 ? all.narrow(0, 0, n) : all;
-        AfterReadout?.Invoke(chosen, last);
-        var finiteRows = isfinite(all).all(-1);
-        if (pairing.Count > 0)
-        {
-            // A row's logits count as finite only when its second-to-last step's are too.
-            var partner = Enumerable.Range(0, n).Select(j => (long)(pairing.IndexOf(reading[j]) is int k and >= 0 ? n + k : j)).ToArray();
-            finiteRows = finiteRows.narrow(0, 0, n).logical_and(finiteRows.index_select(0, tensor(partner, device: all.device)));
-        }
-
-        int finite = readback.Add(finiteRows);
-        for (int j = 0; j < reading.Count; j++)
-        {
-            finiteAt[reading[j]] = finite + j;
-        }
-
-        Tensor Rows(List<int> members) => last.index_select(0, tensor(members.Select(i => (long)reading.IndexOf(i)).ToArray(), device: last.device));
-
-        foreach (var group in reading.Where(i => steps[i].Check).GroupBy(i => rows[i].Options.Depth.Criterion))
-        {
-            var members = group.ToList();
-            var (values, logProbs) = BatchExit.FromLogits(group.Key, Rows(members), members.Select(i => rows[i].PreviousLogProbs).ToList());
-            int offset = readback.Add(values);
-            for (int j = 0; j < members.Count; j++)
-            {
-                valueAt[members[j]] = offset + j;
-                if (logProbs is not null)
-                {
-                    Remember(rows[members[j]], logProbs.narrow(0, j, 1));
-                }
-            }
-        }
-
-        var measured = reading.Where(i => steps[i].MeasureKl && (steps[i].PairPrior || rows[i].PreviousLogProbs is not null)).ToList();
-        if (measured.Count > 0)
-        {
-            var current = nn.functional.log_softmax(Rows(measured), -1);
-            var priors = pairing.Count > 0 ? nn.functional.log_softmax(all.narrow(0, n, pairing.Count), -1) : null;
-            var previous = measured.SequenceEqual(pairing)
-                ? priors!
-                : cat(measured.Select(i => steps[i].PairPrior ? priors!.narrow(0, pairing.IndexOf(i), 1) : rows[i].PreviousLogProbs!).ToList(), 0);
-            var kl = ExitDivergence.Kl(previous, current, (int)current.shape[1]);
-            int offset = readback.Add(kl);
-            for (int j = 0; j < measured.Count; j++)
-            {
-                klAt[measured[j]] = offset + j;
-            }
-        }
-
-        var remembered = reading.Where(i => steps[i].Prior).ToList();
-        if (remembered.Count > 0)
-        {
-            var logProbs = nn.functional.log_softmax(Rows(remembered), -1);
-            for (int j = 0; j < remembered.Count; j++)
-            {
-                Remember(rows[remembered[j]], logProbs.narrow(0, j, 1));
-            }
-        }
-
-        var sampling = reading.Where(i => steps[i].Sample).ToList();
-        if (sampling.Count > 0)
-        {
-            var sample = sampling.Select(i => rows[i]).ToList();
-            var tokens = BatchSampler.Sample(Rows(sampling), sample.Select(r => r.Options.Sampling).ToList(), sample.Select(r => r.Tokens).ToList(),
-                sample.Select(r => r.Uniform).ToList(), sample.Select(r => r.AllowedWords).ToList());
-            int offset = readback.Add(tokens);
-            for (int j = 0; j < sampling.Count; j++)
-            {
-                tokenAt[sampling[j]] = offset + j;
-                if (sample[j].Options.RecordLogits)
-                {
-                    sample[j].LastLogits?.Dispose();
-                    sample[j].LastLogits = last[reading.IndexOf(sampling[j])].clone().DetachFromDisposeScope();
-                }
-            }
-        }
-    }
-
-    // One readout call over rows' caches: states[r] read out at each row's last position of the call, (n, vocab).
-    private Tensor ReadoutOf(IReadOnlyList<DecodeSequence> rows, IReadOnlyList<Tensor> states, IReadOnlyList<bool>? shadows)
-    {
-        using var store = new BatchAttentionStore(rows.Select(r => r.Cache).ToList(), rows.Select(r => r.CallLength).ToList(), shadows: shadows);
-        var context = new AttentionContext(Batch(rows, r => r.CallRotation!), store);
-        var batch = states.Count == 1 ? states[0] : cat(states.ToList(), 0);
-        return model.ReadoutAt(batch, rows.Select(r => (long)r.CallLength - 1).ToArray(), context);
-    }
-
     /// <summary>The post-ln_f latent of the row's last position: the warm start of its next token (continuous compute).</summary>
     public Tensor WarmStart(DecodeSequence row)
     {
         using var scope = NewDisposeScope();
         return model.NormalizeLatent(row.State!.narrow(1, row.CallLength - 1, 1)).MoveToOuterDisposeScope();
-    }
-
-    private static void Remember(DecodeSequence row, Tensor logProbs)
-    {
-        row.PreviousLogProbs?.Dispose();
-        row.PreviousLogProbs = logProbs.clone().DetachFromDisposeScope();
     }
 
     private static int[] Filled(int n) => Enumerable.Repeat(-1, n).ToArray();
