@@ -39,7 +39,8 @@ public sealed record EngineOptions
     /// <summary>
     /// Measure how settled fixed-depth tokens are: each token also reads out its second-to-last recurrence step and
     /// reports the KL between the last two steps' next-token distributions as <c>GeneratedToken.ExitValue</c> (one
-    /// extra coda pass per token; early-exit requests report their criterion's value at no extra cost). Default true.
+    /// extra row in each token's readout call, the second-to-last step read out beside the last; early-exit requests report
+    /// their criterion's value at no extra cost). Default true.
     /// </summary>
     public bool MeasureConvergence { get; set; } = true;
 

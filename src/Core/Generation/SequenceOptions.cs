@@ -49,7 +49,7 @@ public sealed record SequenceOptions
     /// <summary>
     /// For fixed-depth (and scheduled) calls, also read out the second-to-last step so each token reports the KL
     /// between its last two steps' next-token distributions as <see cref="Engine.GeneratedToken.ExitValue"/>. Costs one
-    /// extra readout per token. Default true.
+    /// extra row in each token's readout (a prompt call: one extra readout). Default true.
     /// </summary>
     public bool MeasureConvergence { get; init; } = true;
 
