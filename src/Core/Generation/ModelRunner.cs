@@ -12,13 +12,14 @@ internal sealed record GroupWork(IReadOnlyList<DecodeSequence> Rows, RowStep[] S
 
 /// <summary>
 /// Executes a <see cref="DepthScheduler"/> plan on the model: starts calls (prelude over each row's pending tokens,
-/// right-padded into one batch) and runs a recurrence batch — one batched core step at every row's own recurrence
-/// index, one batched readout for the rows that need logits, then exit values, finite flags and sampled tokens of
-/// all rows as batch tensors queued on a <see cref="StepReadback"/>. Nothing here reads the device.
+/// right-padded into one batch) and runs a recurrence batch — one core call of one or more batched steps
+/// (<see cref="DepthScheduler.FusedSteps"/>) at every row's own recurrence index, one batched readout for the rows
+/// that need logits (ModelRunner.Readout.cs), then exit values, finite flags and sampled tokens of all rows as batch
+/// tensors queued on a <see cref="StepReadback"/>. Nothing here reads the device.
 /// </summary>
 internal sealed partial class ModelRunner(RavenModel model)
 {
-    /// <summary>Test hook: runs before every batched recurrence with the batch's sequences (may throw).</summary>
+    /// <summary>Test hook: runs before every core call (one or more batched recurrences) with its sequences (may throw).</summary>
     public Action<IReadOnlyList<DecodeSequence>>? BeforeRecurrence { get; set; }
 
     /// <summary>Test hook: may overwrite the last-position logits (n, V) of a readout batch, e.g. with NaN.</summary>
