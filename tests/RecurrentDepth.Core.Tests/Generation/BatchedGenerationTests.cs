@@ -205,6 +205,35 @@ public sealed class BatchedGenerationTests(ITestOutputHelper output)
         Assert.Equal(5 + 2 * 4, deep.CoreCalls);
     }
 
+    // More rows measuring their KL in one readout than the pool has scratch entries: the first 64 read their prior out
+    // as what-if rows, the rest in a readout call of their own first. Rows of both kinds must report what they do alone.
+    [Fact]
+    public void Rows_beyond_the_scratch_entries_measure_the_same_kl_as_alone()
+    {
+        using var model = FixtureCatalog.LoadModel(FixtureCatalog.Tiny);
+        int count = KvBlockPool.ScratchEntries + 6;
+        var workload = Enumerable.Range(0, count).Select(i => Options(4, seed: 200 + i, DepthPolicy.Fixed(3), maxNew: 3)).ToArray();
+
+        using var decoder = new RecurrentDecoder(model);
+        var rows = workload.Select(decoder.Add).ToList();
+        decoder.RunToCompletion();
+
+        foreach (int i in new[] { 0, KvBlockPool.ScratchEntries - 1, KvBlockPool.ScratchEntries, count - 1 })
+        {
+            using var alone = new RecurrentDecoder(model);
+            var single = alone.Add(workload[i]);
+            alone.RunToCompletion();
+            AssertSameRun(single, rows[i], $"row {i} of {count}");
+            var batched = rows[i].Generated.Select(g => g.ExitValue!.Value).ToArray();
+            var expected = single.Generated.Select(g => g.ExitValue!.Value).ToArray();
+            for (int t = 0; t < expected.Length; t++)
+            {
+                Assert.True(Math.Abs(batched[t] - expected[t]) <= 1e-6 + 1e-4 * expected[t],
+                    $"row {i}, token {t}: KL {batched[t]:G6} in the batch, {expected[t]:G6} alone.");
+            }
+        }
+    }
+
     [Fact]
     public void A_finished_sequence_is_never_stepped_again()
     {
