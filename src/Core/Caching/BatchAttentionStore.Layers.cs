@@ -49,10 +49,11 @@ public sealed partial class BatchAttentionStore
         }
 
         _pool.ZeroScrubbed();
-        if (blocks && TryReadBlocks(rowSlots, queries, longest, device) is { } blockReads)
+        if (blocks)
         {
-            return new PooledLayers(_pool.Storage, tensor(writes, [layers, batch * queries], device: device), blockReads.Blocks,
-                blockReads.Mask ?? empty(0, ScalarType.Bool, device), longest);
+            var (blockIds, blockMask) = ReadBlocks(rowSlots, queries, longest, device);
+            return new PooledLayers(_pool.Storage, tensor(writes, [layers, batch * queries], device: device), blockIds,
+                blockMask ?? empty(0, ScalarType.Bool, device), longest);
         }
 
         reads ??= new long[layers * batch * longest];
@@ -92,18 +93,13 @@ public sealed partial class BatchAttentionStore
         }
     }
 
-    // Every position present in every layer's slot of every row: each layer then attends over whole blocks (one copy
-    // of 16 entries per block instead of one per entry, the read that grows with the context), rows padded with the
-    // sink block and cut to the longest row. Rows equally long with every query real need no mask; otherwise one mask,
-    // (L, B, 1, S, T) expanded from the layers' common one, hides what lies past each row's length (zeroed, see
-    // KvBlockPool.Scrub) and keeps the causal rule. Null when a slot has holes.
-    private (Tensor Blocks, Tensor? Mask)? TryReadBlocks(AttentionSlot[][] rowSlots, int queries, int longest, Device device)
+    // Every position present in every layer's slot of every row, and no what-if row (PrepareLayers checked both): each
+    // layer then attends over whole blocks (one copy of 16 entries per block instead of one per entry, the read that
+    // grows with the context), rows padded with the sink block and cut to the longest row. Rows equally long with
+    // every query real need no mask; otherwise one mask, (L, B, 1, S, T) expanded from the layers' common one, hides
+    // what lies past each row's length (zeroed, see KvBlockPool.Scrub) and keeps the causal rule.
+    private (Tensor Blocks, Tensor? Mask) ReadBlocks(AttentionSlot[][] rowSlots, int queries, int longest, Device device)
     {
-        if (_scratchOffsets is not null)
-        {
-            return null; // a what-if row reads its new positions from scratch entries, which no block holds
-        }
-
         int batch = _rows.Count, layers = rowSlots.Length;
         int perRow = (longest + KvBlockPool.BlockSize - 1) / KvBlockPool.BlockSize;
         var blocks = new long[layers * batch * perRow]; // 0: the sink block
@@ -113,7 +109,7 @@ public sealed partial class BatchAttentionStore
             {
                 if (!_rows[r].TryReadBlocks(rowSlots[l][r], blocks.AsSpan((l * batch + r) * perRow, perRow)))
                 {
-                    return null;
+                    throw new InvalidOperationException($"Row {r}'s slot {rowSlots[l][r].Index} has holes; block reads need every position.");
                 }
             }
         }

@@ -207,13 +207,12 @@ public sealed class SequenceKvCache : IDisposable
     /// </summary>
     public bool TryReadBlocks(AttentionSlot slot, Span<long> blocks)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        var own = _slots[StorageIndex(slot)];
-        if (own.PresentCount != Length)
+        if (!HoldsEveryPosition(slot))
         {
             return false;
         }
 
+        var own = _slots[StorageIndex(slot)];
         int count = (Length + KvBlockPool.BlockSize - 1) / KvBlockPool.BlockSize;
         for (int k = 0; k < count; k++)
         {

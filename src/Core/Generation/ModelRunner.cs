@@ -63,7 +63,7 @@ internal sealed partial class ModelRunner(RavenModel model)
         for (int r = 0; r < rows.Count; r++)
         {
             var row = rows[r];
-            row.Embedded = (rows.Count == 1 ? embedded : embedded.narrow(0, r, 1).clone()).DetachFromDisposeScope();
+            row.Embedded = Row(embedded, r, rows.Count);
             row.CallRotation = (rows.Count == 1 ? rotation : rotation.narrow(0, r, 1)).DetachFromDisposeScope();
             var initial = InitialStateFor(row, row.CallLength);
             row.Schedule.StartCall();

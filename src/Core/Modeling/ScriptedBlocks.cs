@@ -166,8 +166,16 @@ public sealed class ScriptedBlocks : IDisposable
         Run(embeddings, null, _prelude, _model.PreludeSlot, context);
 
     /// <summary>As <see cref="RavenModel.Iterate"/>: s ← core(adapter(concat[s, e])).</summary>
-    public Tensor Iterate(Tensor state, Tensor embedded, int recurrence, AttentionContext context) =>
-        Run(state, embedded, _core, l => _model.CoreSlot(recurrence, l), context);
+    public Tensor Iterate(Tensor state, Tensor embedded, int recurrence, AttentionContext context)
+    {
+        if (IterateSteps(state, embedded, recurrence, 1, context) is { } pooled)
+        {
+            pooled.Before.Dispose(); // for one step, a second handle on the input state
+            return pooled.Last;
+        }
+
+        return Run(state, embedded, _core, l => _model.CoreSlot(recurrence, l), context);
+    }
 
     /// <summary>
     /// <paramref name="steps"/> core steps over a <see cref="BatchAttentionStore"/> in one script call, the first at
@@ -244,15 +252,9 @@ public sealed class ScriptedBlocks : IDisposable
         using var scope = NewDisposeScope();
         var rotation = context.Rotation;
         int layers = weights.Length / TensorsPerBlock;
-        if (context.Cache is BatchAttentionStore store)
+        // Over a pool, a core step goes through IterateSteps (see Iterate); the prelude and coda are one call here.
+        if (embedded is null && context.Cache is BatchAttentionStore store)
         {
-            if (embedded is not null)
-            {
-                using var one = 1L.ToScalar();
-                var (last, _) = InvokePooled<(Tensor, Tensor)>("core_steps", [x, embedded, _adapter, one], weights, SlotsOf(weights, slotOf), x, rotation, store);
-                return last.MoveToOuterDisposeScope();
-            }
-
             return InvokePooled<Tensor>("blocks", [x], weights, SlotsOf(weights, slotOf), x, rotation, store).MoveToOuterDisposeScope();
         }
 
