@@ -26,7 +26,7 @@ public sealed class ChunkedPrefillTests(ITestOutputHelper output)
         using var model = FixtureCatalog.LoadModel(FixtureCatalog.Tiny);
         using var grad = no_grad();
         using var scope = NewDisposeScope();
-        var s0 = RandomS0(model, Prompt.Length);
+        var s0 = TestStates.RandomS0(model, Prompt.Length, 99);
         var ids = tensor(Prompt, [1, Prompt.Length]);
         using var single = model.Forward(ids, Steps, initialState: s0);
 
@@ -53,8 +53,8 @@ public sealed class ChunkedPrefillTests(ITestOutputHelper output)
         long[] other = [90, 14, 260, 3, 77, 199, 45, 8, 300];
         var idsA = tensor(Prompt, [1, Prompt.Length]);
         var idsB = tensor(other, [1, other.Length]);
-        var s0A = RandomS0(model, Prompt.Length);
-        var s0B = RandomS0(model, other.Length).flip(1);
+        var s0A = TestStates.RandomS0(model, Prompt.Length, 99);
+        var s0B = TestStates.RandomS0(model, other.Length, 99).flip(1);
         using var singleA = model.Forward(idsA, Steps, initialState: s0A);
         using var singleB = model.Forward(idsB, Steps, initialState: s0B);
 
@@ -82,7 +82,7 @@ public sealed class ChunkedPrefillTests(ITestOutputHelper output)
         using var model = FixtureCatalog.LoadModel(FixtureCatalog.Tiny);
         using var grad = no_grad();
         using var scope = NewDisposeScope();
-        var s0 = RandomS0(model, Prompt.Length);
+        var s0 = TestStates.RandomS0(model, Prompt.Length, 99);
         var ids = tensor(Prompt, [1, Prompt.Length]);
         using var cache = new SequenceKvCache(model.Config, CacheStrategy.Full, model.DType, model.Device);
         using var all = RunChunk(model, cache, ids, s0, start: 0, count: 12);
@@ -103,12 +103,6 @@ public sealed class ChunkedPrefillTests(ITestOutputHelper output)
         Assert.Equal(12, cache.Length);
         Assert.Equal(bytesAt12, cache.UsedBytes);
         TensorAssert.Close(all.Logits.narrow(1, 8, 4), rerun.Logits, LogitAtol, "logits of positions 8..11 after truncate and rerun");
-    }
-
-    private static Tensor RandomS0(RavenModel model, int length)
-    {
-        using var generator = new Generator(99, CPU);
-        return model.SampleInitialState(zeros([1, length, model.Config.NEmbd]), 1.0, generator);
     }
 
     // Positions start .. start + count − 1 through a one-row BatchAttentionStore over the cache.

@@ -77,14 +77,14 @@ public sealed class WhatIfReadoutTests(ITestOutputHelper output)
     {
         using (var store = new BatchAttentionStore([cache], [Prompt.Length]))
         {
-            using var prefill = model.Forward(tensor(Prompt, [1, Prompt.Length]), Steps, initialState: S0(model, Prompt.Length, 99),
+            using var prefill = model.Forward(tensor(Prompt, [1, Prompt.Length]), Steps, initialState: TestStates.RandomS0(model, Prompt.Length, 99),
                 positions: arange(0, Prompt.Length, ScalarType.Int64), cache: store);
         }
 
         using var call = new BatchAttentionStore([cache], [1]);
         var context = new AttentionContext(model.RotationAt([20], 1), call);
         var embedded = model.RunPrelude(model.EmbedChecked(tensor(new long[] { 5 }, [1, 1])), context);
-        var state = S0(model, 1, 7);
+        var state = TestStates.RandomS0(model, 1, 7);
         Tensor prior = state;
         for (int r = 0; r < Steps; r++)
         {
@@ -106,11 +106,5 @@ public sealed class WhatIfReadoutTests(ITestOutputHelper output)
     {
         long firstSequenceEntry = (1L + KvBlockPool.ScratchBlocks) * KvBlockPool.BlockSize;
         return cat([pool.Storage.narrow(0, 0, KvBlockPool.BlockSize), pool.Storage.narrow(0, firstSequenceEntry, pool.Storage.shape[0] - firstSequenceEntry)], 0).clone();
-    }
-
-    private static Tensor S0(RavenModel model, int length, ulong seed)
-    {
-        using var generator = new Generator(seed, CPU);
-        return model.SampleInitialState(zeros([1, length, model.Config.NEmbd]), 1.0, generator);
     }
 }

@@ -30,8 +30,7 @@ public sealed class CachedDecodingTests(ITestOutputHelper output)
     public void Cached_greedy_decoding_matches_uncached_recomputation_with_a_fixed_random_s0(int steps)
     {
         using var model = FixtureCatalog.LoadModel(FixtureCatalog.Tiny);
-        using var generator = new Generator(1234, CPU);
-        using var s0 = model.SampleInitialState(zeros([1, Prompt.Length + NewTokens, model.Config.NEmbd]), 1.0, generator);
+        using var s0 = TestStates.RandomS0(model, Prompt.Length + NewTokens, 1234);
         AssertCachedMatchesUncached(steps, s0);
     }
 
