@@ -21,26 +21,28 @@ public sealed class ScriptedBlocks : IDisposable
     // x: (B, S, h). q, k, v come out in attention's (B, H, S, D) layout, q and k biased and rotated (complex form).
     // Weights of a stage are one list, 9 per block: norm_1, Wqkv, qk_bias, proj, norm_2, norm_3, fc, mlp.proj, norm_4.
     private const string Source = """
-        # RMSNorm as the eager RmsNorm computes it, in 6 kernels and 3 allocations: libtorch's CPU rms_norm is a composite
-        # of 8 kernels and 6 allocations (two no-op casts, an out-of-place add and rsqrt), slower per norm at this size.
-        def rms(x: Tensor, w: Tensor, eps: float) -> Tensor:
-            return (x * (x * x).mean(-1, keepdim=True).add_(eps).rsqrt_()).mul_(w)
+        # RMSNorm as the eager RmsNorm computes it: libtorch's CPU rms_norm is a composite of 8 kernels and 6 allocations
+        # (two no-op casts, an out-of-place add and rsqrt), slower per norm at this size. The mean is written as the sum
+        # and division that CPU mean runs (bitwise the same), and width and eps are 0-dim tensors: an op with a number
+        # operand wraps it in a new tensor first, which costs about as much as the op itself here.
+        def rms(x: Tensor, w: Tensor, width: Tensor, eps: Tensor) -> Tensor:
+            return (x * (x * x).sum(-1, keepdim=True).div_(width).add_(eps).rsqrt_()).mul_(w)
 
-        def pre_attention(x: Tensor, norm_1: Tensor, wqkv: Tensor, qk_bias: Tensor, rotation: Tensor, heads: int, eps: float) -> Tuple[Tensor, Tensor, Tensor]:
+        def pre_attention(x: Tensor, norm_1: Tensor, wqkv: Tensor, qk_bias: Tensor, rotation: Tensor, heads: int, width: Tensor, eps: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
             b = x.size(0)
             s = x.size(1)
-            qkv = torch.linear(rms(x, norm_1, eps), wqkv).view(b, s, 3, heads, -1).permute(2, 0, 3, 1, 4)
+            qkv = torch.linear(rms(x, norm_1, width, eps), wqkv).view(b, s, 3, heads, -1).permute(2, 0, 3, 1, 4)
             qk = qkv[:2] + qk_bias.unsqueeze(3)
             d = qk.size(-1)
             qk = torch.view_as_real(torch.view_as_complex(qk.unflatten(-1, [d // 2, 2])) * rotation).flatten(-2)
             return qk[0], qk[1], qkv[2]
 
-        def post_attention(x: Tensor, y: Tensor, proj: Tensor, norm_2: Tensor, norm_3: Tensor, fc: Tensor, mlp_proj: Tensor, norm_4: Tensor, eps: float) -> Tensor:
+        def post_attention(x: Tensor, y: Tensor, proj: Tensor, norm_2: Tensor, norm_3: Tensor, fc: Tensor, mlp_proj: Tensor, norm_4: Tensor, width: Tensor, eps: Tensor) -> Tensor:
             b = x.size(0)
             s = x.size(1)
-            x = rms(x + torch.linear(y.transpose(1, 2).reshape(b, s, -1), proj), norm_2, eps)
-            gate_up = torch.linear(rms(x, norm_3, eps), fc).chunk(2, -1)
-            return rms(x + torch.linear(torch.silu(gate_up[0]) * gate_up[1], mlp_proj), norm_4, eps)
+            x = rms(x + torch.linear(y.transpose(1, 2).reshape(b, s, -1), proj), norm_2, width, eps)
+            gate_up = torch.linear(rms(x, norm_3, width, eps), fc).chunk(2, -1)
+            return rms(x + torch.linear(torch.silu(gate_up[0]) * gate_up[1], mlp_proj), norm_4, width, eps)
 
         # block_length > 0: reads are whole pool blocks and every row's keys are the first block_length positions of them.
         def pooled_attention(q: Tensor, k: Tensor, v: Tensor, storage: Tensor, writes: Tensor, reads: Tensor, mask: Tensor, block_length: int) -> Tensor:
@@ -58,36 +60,36 @@ public sealed class ScriptedBlocks : IDisposable
             return torch.scaled_dot_product_attention(q, kv[0], kv[1], mask, 0.0, False)
 
         # The blocks of weights (9 tensors each) over the pool, their metadata at layer first + i of writes/reads/masks.
-        def layers(x: Tensor, weights: List[Tensor], first: int, rotation: Tensor, storage: Tensor, writes: Tensor, reads: Tensor, masks: Tensor, block_length: int, heads: int, eps: float) -> Tensor:
+        def layers(x: Tensor, weights: List[Tensor], first: int, rotation: Tensor, storage: Tensor, writes: Tensor, reads: Tensor, masks: Tensor, block_length: int, heads: int, width: Tensor, eps: Tensor) -> Tensor:
             for i in range(len(weights) // 9):
                 o = 9 * i
                 l = first + i
-                q, k, v = pre_attention(x, weights[o], weights[o + 1], weights[o + 2], rotation, heads, eps)
+                q, k, v = pre_attention(x, weights[o], weights[o + 1], weights[o + 2], rotation, heads, width, eps)
                 mask = masks
                 if masks.numel() > 0:
                     mask = masks[l]
                 y = pooled_attention(q, k, v, storage, writes[l], reads[l], mask, block_length)
-                x = post_attention(x, y, weights[o + 3], weights[o + 4], weights[o + 5], weights[o + 6], weights[o + 7], weights[o + 8], eps)
+                x = post_attention(x, y, weights[o + 3], weights[o + 4], weights[o + 5], weights[o + 6], weights[o + 7], weights[o + 8], width, eps)
             return x
 
-        def blocks(x: Tensor, weights: List[Tensor], rotation: Tensor, storage: Tensor, writes: Tensor, reads: Tensor, masks: Tensor, block_length: int, heads: int, eps: float) -> Tensor:
-            return layers(x, weights, 0, rotation, storage, writes, reads, masks, block_length, heads, eps)
+        def blocks(x: Tensor, weights: List[Tensor], rotation: Tensor, storage: Tensor, writes: Tensor, reads: Tensor, masks: Tensor, block_length: int, heads: int, width: Tensor, eps: Tensor) -> Tensor:
+            return layers(x, weights, 0, rotation, storage, writes, reads, masks, block_length, heads, width, eps)
 
         # A readout over the pool: ln_f, the coda, then ln_f and the tied head on each row's position last[r] only.
-        def readout(state: Tensor, ln_f: Tensor, wte: Tensor, last: Tensor, weights: List[Tensor], rotation: Tensor, storage: Tensor, writes: Tensor, reads: Tensor, masks: Tensor, block_length: int, heads: int, eps: float) -> Tensor:
-            x = blocks(rms(state, ln_f, eps), weights, rotation, storage, writes, reads, masks, block_length, heads, eps)
+        def readout(state: Tensor, ln_f: Tensor, wte: Tensor, last: Tensor, weights: List[Tensor], rotation: Tensor, storage: Tensor, writes: Tensor, reads: Tensor, masks: Tensor, block_length: int, heads: int, width: Tensor, eps: Tensor) -> Tensor:
+            x = blocks(rms(state, ln_f, width, eps), weights, rotation, storage, writes, reads, masks, block_length, heads, width, eps)
             x = x.gather(1, last.view(-1, 1, 1).expand(-1, 1, x.size(2))).squeeze(1)
-            return torch.linear(rms(x, ln_f, eps), wte)
+            return torch.linear(rms(x, ln_f, width, eps), wte)
 
         # `steps` core steps (adapter, then the core blocks, whose metadata step j reads at layers j·n .. j·n + n − 1):
         # the last state and the one before it.
-        def core_steps(state: Tensor, embedded: Tensor, adapter: Tensor, steps: int, weights: List[Tensor], rotation: Tensor, storage: Tensor, writes: Tensor, reads: Tensor, masks: Tensor, block_length: int, heads: int, eps: float) -> Tuple[Tensor, Tensor]:
+        def core_steps(state: Tensor, embedded: Tensor, adapter: Tensor, steps: int, weights: List[Tensor], rotation: Tensor, storage: Tensor, writes: Tensor, reads: Tensor, masks: Tensor, block_length: int, heads: int, width: Tensor, eps: Tensor) -> Tuple[Tensor, Tensor]:
             n = len(weights) // 9
             before = state
             for j in range(steps):
                 before = state
                 x = torch.linear(torch.cat([state, embedded], -1), adapter)
-                state = layers(x, weights, j * n, rotation, storage, writes, reads, masks, block_length, heads, eps)
+                state = layers(x, weights, j * n, rotation, storage, writes, reads, masks, block_length, heads, width, eps)
             return state, before
         """;
 
@@ -106,7 +108,10 @@ public sealed class ScriptedBlocks : IDisposable
     // Scalar arguments are passed as Scalars this object keeps alive: TorchSharp turns a plain long or double into a
     // temporary Scalar whose handle the collector may free before the call reads it (seen as "toLong" failures).
     private readonly Scalar _heads;
-    private readonly Scalar _eps;
+
+    // The norms' width and eps as 0-dim tensors on the model's device (see rms in the script).
+    private readonly Tensor _width;
+    private readonly Tensor _eps;
 
     private ScriptedBlocks(RavenModel model)
     {
@@ -122,9 +127,10 @@ public sealed class ScriptedBlocks : IDisposable
         using (var scope = NewDisposeScope())
         {
             _heads = ((long)c.NHeads).ToScalar();
-            _eps = c.NormEps.ToScalar();
+            _width = tensor((float)c.NEmbd, ScalarType.Float32, model.Device);
+            _eps = tensor((float)c.NormEps, ScalarType.Float32, model.Device);
             scope.Detach(_heads);
-            scope.Detach(_eps);
+            scope.Detach(_width, _eps);
             if (!p.ContainsKey("transformer.core_block.0.attn.qk_bias"))
             {
                 _zeroBias = zeros([2, 1, c.NHeads, c.HeadDim], model.DType, model.Device);
@@ -227,6 +233,7 @@ public sealed class ScriptedBlocks : IDisposable
         _unit.Dispose();
         _zeroBias?.Dispose();
         _heads.Dispose();
+        _width.Dispose();
         _eps.Dispose();
     }
 
@@ -238,7 +245,7 @@ public sealed class ScriptedBlocks : IDisposable
     {
         var pooled = store.PrepareLayers(slots, (int)x.shape[1], x.device);
         using var blockLength = ((long)pooled.BlockReadLength).ToScalar();
-        object[] arguments = [.. leading, weights, rotation, pooled.Storage, pooled.Writes, pooled.Reads, pooled.Masks, blockLength, _heads, _eps];
+        object[] arguments = [.. leading, weights, rotation, pooled.Storage, pooled.Writes, pooled.Reads, pooled.Masks, blockLength, _heads, _width, _eps];
         return _unit.invoke<T>(function, arguments);
     }
 
@@ -266,9 +273,9 @@ public sealed class ScriptedBlocks : IDisposable
         for (int l = 0; l < layers; l++)
         {
             var w = weights.AsSpan(l * TensorsPerBlock, TensorsPerBlock);
-            var (q, k, v) = _unit.invoke<(Tensor, Tensor, Tensor)>("pre_attention", x, w[0], w[1], w[2], rotation, _heads, _eps);
+            var (q, k, v) = _unit.invoke<(Tensor, Tensor, Tensor)>("pre_attention", x, w[0], w[1], w[2], rotation, _heads, _width, _eps);
             var y = CausalSelfAttention.Attend(q, k, v, context, slotOf(l));
-            x = _unit.invoke<Tensor>("post_attention", x, y, w[3], w[4], w[5], w[6], w[7], w[8], _eps);
+            x = _unit.invoke<Tensor>("post_attention", x, y, w[3], w[4], w[5], w[6], w[7], w[8], _width, _eps);
         }
 
         return x.MoveToOuterDisposeScope();
