@@ -117,15 +117,15 @@ public static class DecodeBenchmark
         Console.WriteLine();
         Console.WriteLine("## Batch 8 (and 32), mixed depths: depth-aware vs lock-step");
         Console.WriteLine();
-        Console.WriteLine("| workload | schedule | core batches | sequence steps | tokens | CPU s | tok/s (CPU) | wall s | mean batches until a row finishes | batches vs lock-step | tok/s vs lock-step |");
-        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|");
+        Console.WriteLine("| workload | schedule | core batches | core calls | prelude + readout calls | sequence steps | tokens | CPU s | tok/s (CPU) | wall s | mean batches until a row finishes | batches vs lock-step | tok/s vs lock-step |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var (name, workload) in Workloads(tokens))
         {
-            var counts = new (long CoreBatches, long SequenceSteps, int Tokens, double MeanFinish)[2];
+            var counts = new BatchCounts[2];
             var times = Interleaved(2, repeats, i =>
             {
-                var (timing, coreBatches, sequenceSteps, generated, meanFinish) = DecodeBatch(model, workload, depthAware: i == 0);
-                counts[i] = (coreBatches, sequenceSteps, generated, meanFinish);
+                var (timing, batchCounts) = DecodeBatch(model, workload, depthAware: i == 0);
+                counts[i] = batchCounts;
                 return timing;
             });
 
@@ -134,7 +134,7 @@ public static class DecodeBenchmark
             {
                 double cpu = Median(times[i], t => t.Cpu);
                 var n = counts[i];
-                Console.WriteLine($"| {name} | {(i == 0 ? "depth-aware" : "lock-step")} | {n.CoreBatches} | {n.SequenceSteps} | {n.Tokens} | {cpu:F2} | {n.Tokens / cpu:F1} | " +
+                Console.WriteLine($"| {name} | {(i == 0 ? "depth-aware" : "lock-step")} | {n.CoreBatches} | {n.CoreCalls} | {n.PreludeCalls} + {n.ReadoutCalls} | {n.SequenceSteps} | {n.Tokens} | {cpu:F2} | {n.Tokens / cpu:F1} | " +
                     $"{times[i].Min(t => t.Wall):F2} | {n.MeanFinish:F0} | {(double)n.CoreBatches / counts[1].CoreBatches:F2}× | {n.Tokens / cpu / lockTokS:F2}× |");
             }
         }
@@ -215,7 +215,9 @@ public static class DecodeBenchmark
         return (new Timing(cpu / decoded, wall / decoded), sequence.Generated.Skip(1).Average(g => g.Steps), sequence.Cache.BytesPerToken);
     }
 
-    private static (Timing Timing, long CoreBatches, long SequenceSteps, int Tokens, double MeanFinishBatch) DecodeBatch(RavenModel model, SequenceOptions[] workload, bool depthAware)
+    private readonly record struct BatchCounts(long CoreBatches, long CoreCalls, long PreludeCalls, long ReadoutCalls, long SequenceSteps, int Tokens, double MeanFinish);
+
+    private static (Timing Timing, BatchCounts Counts) DecodeBatch(RavenModel model, SequenceOptions[] workload, bool depthAware)
     {
         using var decoder = new RecurrentDecoder(model, depthAware);
         var sequences = workload.Select(decoder.Add).ToList();
@@ -231,7 +233,8 @@ public static class DecodeBenchmark
         }
 
         var (wall, cpu) = clock.Stop();
-        return (new Timing(cpu, wall), decoder.CoreBatches, decoder.SequenceSteps, sequences.Sum(s => s.Generated.Count), finishedAt.Values.Average());
+        return (new Timing(cpu, wall), new BatchCounts(decoder.CoreBatches, decoder.CoreCalls, decoder.PreludeCalls, decoder.ReadoutCalls, decoder.SequenceSteps,
+            sequences.Sum(s => s.Generated.Count), finishedAt.Values.Average()));
     }
 
     // One untimed warm-up pass over every row (JIT tiering, libtorch kernels, allocator), then `repeats` timed passes.

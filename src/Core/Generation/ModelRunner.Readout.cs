@@ -123,6 +123,7 @@ internal sealed partial class ModelRunner
         using var store = new BatchAttentionStore(rows.Select(r => r.Cache).ToList(), rows.Select(r => r.CallLength).ToList(), shadows: shadows);
         var context = new AttentionContext(Batch(rows, r => r.CallRotation!), store);
         var batch = states.Count == 1 ? states[0] : cat(states.ToList(), 0);
+        ReadoutCalls++;
         return model.ReadoutAt(batch, rows.Select(r => (long)r.CallLength - 1).ToArray(), context);
     }
 

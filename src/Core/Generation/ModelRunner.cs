@@ -32,6 +32,10 @@ internal sealed partial class ModelRunner(RavenModel model)
 
     public long CoreCalls { get; private set; }
 
+    public long PreludeCalls { get; private set; }
+
+    public long ReadoutCalls { get; private set; }
+
     public long SequenceSteps { get; private set; }
 
     public int VocabSize => model.Config.VocabSize;
@@ -60,6 +64,7 @@ internal sealed partial class ModelRunner(RavenModel model)
         var rotation = model.RotationAt(Positions(rows, padded), rows.Count);
         using var store = new BatchAttentionStore(rows.Select(r => r.Cache).ToList(), rows.Select(r => r.CallLength).ToList());
         var embedded = model.RunPrelude(model.EmbedChecked(ids), new AttentionContext(rotation, store));
+        PreludeCalls++;
         for (int r = 0; r < rows.Count; r++)
         {
             var row = rows[r];

@@ -58,6 +58,12 @@ public sealed class RecurrentDecoder : IDisposable
     /// <summary>Core model calls run so far: a call runs several batched recurrences when the steps before the last only iterate.</summary>
     public long CoreCalls => _runner.CoreCalls;
 
+    /// <summary>Prelude calls run so far: one per batch of rows that start a call together (prefill chunks or next tokens).</summary>
+    public long PreludeCalls => _runner.PreludeCalls;
+
+    /// <summary>Readout calls (coda and head) run so far: usually one per recurrence batch with a row that reads out.</summary>
+    public long ReadoutCalls => _runner.ReadoutCalls;
+
     // Most recurrences per core call (tests compare against 1, one step per call).
     internal int MaxFusedSteps { get => _runner.MaxFusedSteps; set => _runner.MaxFusedSteps = value; }
 
