@@ -62,15 +62,29 @@ public sealed class RavenModel : nn.Module
     /// as TorchScript (<see cref="ScriptedBlocks"/>, compiled on first use) instead of eager calls: same arithmetic,
     /// fewer calls across the native boundary, measured faster on CPU
     /// (docs/performance.md). Default: on for fp32 models; the script has no bf16/fp16 form, so setting it on for
-    /// those throws. The engine's thread owns the model; set it before serving.
+    /// those throws. The engine's thread owns the model; set it before serving. The scripts keep a few tensors derived
+    /// from the weights (each block's fused Q/K/V bias); switching them back on after they were off (e.g. after
+    /// training, which runs eager) rebuilds those from the weights as they are then.
     /// </summary>
     /// <exception cref="NotSupportedException">Set to true on a model that is not fp32.</exception>
     public bool UseTorchScript
     {
         get => _useTorchScript;
-        set => _useTorchScript = !value || DType == ScalarType.Float32
-            ? value
-            : throw new NotSupportedException($"The scripted blocks are fp32 only; this model is {DType}.");
+        set
+        {
+            if (value && DType != ScalarType.Float32)
+            {
+                throw new NotSupportedException($"The scripted blocks are fp32 only; this model is {DType}.");
+            }
+
+            if (value && !_useTorchScript)
+            {
+                _scripted?.Dispose();
+                _scripted = null;
+            }
+
+            _useTorchScript = value;
+        }
     }
 
     private ScriptedBlocks Scripted => _scripted ??= ScriptedBlocks.Compile(this);

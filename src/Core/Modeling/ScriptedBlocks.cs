@@ -19,7 +19,9 @@ namespace RecurrentDepth.Modeling;
 public sealed class ScriptedBlocks : IDisposable
 {
     // x: (B, S, h). q, k, v come out in attention's (B, H, S, D) layout, q and k biased and rotated (complex form).
-    // Weights of a stage are one list, 9 per block: norm_1, Wqkv, qk_bias, proj, norm_2, norm_3, fc, mlp.proj, norm_4.
+    // Weights of a stage are one list, 9 per block: norm_1, Wqkv, qkv_bias, proj, norm_2, norm_3, fc, mlp.proj, norm_4.
+    // qkv_bias is the checkpoint's qk_bias flattened, with zeros for v: the projection then adds it itself (the same
+    // bits as adding it after, one op fewer per block).
     private const string Source = """
         # RMSNorm as the eager RmsNorm computes it: libtorch's CPU rms_norm is a composite of 8 kernels and 6 allocations
         # (two no-op casts, an out-of-place add and rsqrt), slower per norm at this size. The mean is written as the sum
@@ -28,11 +30,11 @@ public sealed class ScriptedBlocks : IDisposable
         def rms(x: Tensor, w: Tensor, width: Tensor, eps: Tensor) -> Tensor:
             return (x * (x * x).sum(-1, keepdim=True).div_(width).add_(eps).rsqrt_()).mul_(w)
 
-        def pre_attention(x: Tensor, norm_1: Tensor, wqkv: Tensor, qk_bias: Tensor, rotation: Tensor, heads: int, width: Tensor, eps: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        def pre_attention(x: Tensor, norm_1: Tensor, wqkv: Tensor, qkv_bias: Tensor, rotation: Tensor, heads: int, width: Tensor, eps: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
             b = x.size(0)
             s = x.size(1)
-            qkv = torch.linear(rms(x, norm_1, width, eps), wqkv).view(b, s, 3, heads, -1).permute(2, 0, 3, 1, 4)
-            qk = qkv[:2] + qk_bias.unsqueeze(3)
+            qkv = torch.linear(rms(x, norm_1, width, eps), wqkv, qkv_bias).view(b, s, 3, heads, -1).permute(2, 0, 3, 1, 4)
+            qk = qkv[:2]
             d = qk.size(-1)
             qk = torch.view_as_real(torch.view_as_complex(qk.unflatten(-1, [d // 2, 2])) * rotation).flatten(-2)
             return qk[0], qk[1], qkv[2]
@@ -103,7 +105,7 @@ public sealed class ScriptedBlocks : IDisposable
     private readonly Tensor[] _prelude;
     private readonly Tensor[] _core;
     private readonly Tensor[] _coda;
-    private readonly Tensor? _zeroBias;
+    private readonly List<Tensor> _biases = []; // each block's qkv_bias, owned here
 
     // Scalar arguments are passed as Scalars this object keeps alive: TorchSharp turns a plain long or double into a
     // temporary Scalar whose handle the collector may free before the call reads it (seen as "toLong" failures).
@@ -131,11 +133,6 @@ public sealed class ScriptedBlocks : IDisposable
             _eps = tensor((float)c.NormEps, ScalarType.Float32, model.Device);
             scope.Detach(_heads);
             scope.Detach(_width, _eps);
-            if (!p.ContainsKey("transformer.core_block.0.attn.qk_bias"))
-            {
-                _zeroBias = zeros([2, 1, c.NHeads, c.HeadDim], model.DType, model.Device);
-                scope.Detach(_zeroBias);
-            }
         }
 
         Tensor[] Stage(string name, int layers) => Enumerable.Range(0, layers).SelectMany(l =>
@@ -143,15 +140,29 @@ public sealed class ScriptedBlocks : IDisposable
             string key = $"transformer.{name}.{l}.";
             return new[]
             {
-                p[key + "norm_1.weight"], p[key + "attn.Wqkv.weight"], p.TryGetValue(key + "attn.qk_bias", out var bias) ? bias : _zeroBias!,
+                p[key + "norm_1.weight"], p[key + "attn.Wqkv.weight"], QkvBias(p.GetValueOrDefault(key + "attn.qk_bias")),
                 p[key + "attn.proj.weight"], p[key + "norm_2.weight"], p[key + "norm_3.weight"], p[key + "mlp.fc.weight"],
                 p[key + "mlp.proj.weight"], p[key + "norm_4.weight"],
             };
-        }).Select(t => (Tensor)t).ToArray();
+        }).ToArray();
 
         _prelude = Stage("prelude", c.NLayersInPrelude);
         _core = Stage("core_block", c.NLayersInRecurrentBlock);
         _coda = Stage("coda", c.NLayersInCoda);
+    }
+
+    // [q bias, k bias, 0 for v] in the projection's (3, H, D) output order, from a (2, 1, H, D) qk_bias (zeros without one).
+    private Tensor QkvBias(Tensor? qkBias)
+    {
+        var c = _model.Config;
+        long width = (long)c.NHeads * c.HeadDim;
+        using var scope = NewDisposeScope();
+        var bias = qkBias is null
+            ? zeros([3 * width], _model.DType, _model.Device)
+            : cat([qkBias.reshape(-1), zeros([width], qkBias.dtype, qkBias.device)]);
+        scope.Detach(bias);
+        _biases.Add(bias);
+        return bias;
     }
 
     /// <summary>Compiles the script for <paramref name="model"/>'s blocks (weights are shared, not copied).</summary>
@@ -231,7 +242,11 @@ public sealed class ScriptedBlocks : IDisposable
     public void Dispose()
     {
         _unit.Dispose();
-        _zeroBias?.Dispose();
+        foreach (var bias in _biases)
+        {
+            bias.Dispose();
+        }
+
         _heads.Dispose();
         _width.Dispose();
         _eps.Dispose();

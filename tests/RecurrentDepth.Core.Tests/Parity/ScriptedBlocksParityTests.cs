@@ -103,4 +103,29 @@ public sealed class ScriptedBlocksParityTests(ITestOutputHelper output)
         output.WriteLine($"max abs state difference after 8 steps: {error:G3}");
         Assert.True(error <= 1e-5, $"scripted and eager core steps differ by {error:G3}");
     }
+
+    [Fact]
+    public void Switching_the_scripts_back_on_uses_the_weights_as_they_are_then()
+    {
+        // The scripts keep each block's fused Q/K/V bias; weights changed while they were off (training runs eager)
+        // must not leave them on the old bias.
+        using var model = FixtureCatalog.LoadModel(FixtureCatalog.Tiny);
+        using var scope = NewDisposeScope();
+        using var grad = no_grad();
+        var ids = tensor(new long[] { 3, 99, 400, 12 }, [1, 4]);
+        var context = model.CreateContext(arange(4, ScalarType.Int64));
+        var embedded = model.RunPrelude(model.Embed(ids), context);
+        using var generator = new Generator(11, CPU);
+        var s0 = model.SampleInitialState(embedded, 1.0, generator);
+        _ = model.Iterate(s0, embedded, 0, context); // the scripts are built now, from the loaded bias
+
+        model.UseTorchScript = false;
+        model.ParametersByKey()["transformer.core_block.0.attn.qk_bias"].add_(0.5);
+        var eager = model.Iterate(s0, embedded, 0, context);
+        model.UseTorchScript = true;
+        var scripted = model.Iterate(s0, embedded, 0, context);
+
+        double error = TensorAssert.MaxAbsError(eager, scripted, "state after one step with a changed qk_bias");
+        Assert.True(error <= 1e-5, $"the scripted step differs from the eager one by {error:G3} after the bias changed");
+    }
 }
