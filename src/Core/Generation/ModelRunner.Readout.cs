@@ -10,7 +10,7 @@ namespace RecurrentDepth.Generation;
 internal sealed partial class ModelRunner
 {
     private void ReadOut(IReadOnlyList<DecodeSequence> rows, RowStep[] steps, List<int> reading, StepReadback readback,
-        int[] valueAt, int[] finiteAt, int[] klAt, int[] tokenAt)
+        int[] valueAt, int[] finiteAt, int[] priorFiniteAt, int[] klAt, int[] tokenAt)
     {
         var chosen = reading.Select(i => rows[i]).ToList();
         int n = chosen.Count;
@@ -38,18 +38,21 @@ internal sealed partial class ModelRunner
         // Only each row's last position is read out: the head runs on (n, h), not on every position of the call.
         var last = pairing.Count > 0 ? all.narrow(0, 0, n) : all;
         AfterReadout?.Invoke(chosen, last);
-        var finiteRows = isfinite(all).all(-1);
         if (pairing.Count > 0)
         {
-            // A row's logits count as finite only when its second-to-last step's are too.
-            var partner = Enumerable.Range(0, n).Select(j => (long)(pairing.IndexOf(reading[j]) is int k and >= 0 ? n + k : j)).ToArray();
-            finiteRows = finiteRows.narrow(0, 0, n).logical_and(finiteRows.index_select(0, tensor(partner, device: all.device)));
+            AfterPriorReadout?.Invoke(pairing.Select(i => rows[i]).ToList(), all.narrow(0, n, pairing.Count));
         }
 
-        int finite = readback.Add(finiteRows);
+        // Every readout row's flag, the second-to-last states' after the rows' own (the host combines each pair).
+        int finite = readback.Add(isfinite(all).all(-1));
         for (int j = 0; j < reading.Count; j++)
         {
             finiteAt[reading[j]] = finite + j;
+        }
+
+        for (int k = 0; k < pairing.Count; k++)
+        {
+            priorFiniteAt[pairing[k]] = finite + n + k;
         }
 
         // The logits of some of the reading rows; all of them (the common case) without a copy.

@@ -6,9 +6,11 @@ namespace RecurrentDepth.Generation;
 
 /// <summary>
 /// The device half of a recurrence batch: what <see cref="ModelRunner.Recur"/> queued for the step's host read,
-/// per row (−1 where the row queued nothing of that kind).
+/// per row (−1 where the row queued nothing of that kind). <c>PriorFiniteAt</c> is the finite flag of the row's
+/// second-to-last state read out beside it (<see cref="RowStep.PairPrior"/>): its logits count as finite only when
+/// both flags are set.
 /// </summary>
-internal sealed record GroupWork(IReadOnlyList<DecodeSequence> Rows, RowStep[] Steps, int[] ValueAt, int[] FiniteAt, int[] KlAt, int[] TokenAt);
+internal sealed record GroupWork(IReadOnlyList<DecodeSequence> Rows, RowStep[] Steps, int[] ValueAt, int[] FiniteAt, int[] PriorFiniteAt, int[] KlAt, int[] TokenAt);
 
 /// <summary>
 /// Executes a <see cref="DepthScheduler"/> plan on the model: starts calls (prelude over each row's pending tokens,
@@ -24,6 +26,9 @@ internal sealed partial class ModelRunner(RavenModel model)
 
     /// <summary>Test hook: may overwrite the last-position logits (n, V) of a readout batch, e.g. with NaN.</summary>
     public Action<IReadOnlyList<DecodeSequence>, Tensor>? AfterReadout { get; set; }
+
+    /// <summary>Test hook: may overwrite the logits (n, V) of the second-to-last states read out beside the last (KL prior).</summary>
+    public Action<IReadOnlyList<DecodeSequence>, Tensor>? AfterPriorReadout { get; set; }
 
     /// <summary>Most recurrences one core call runs (<see cref="DepthScheduler.FusedSteps"/>); tests set 1 to compare.</summary>
     public int MaxFusedSteps { get; set; } = DepthScheduler.MaxFusedSteps;
@@ -109,7 +114,7 @@ internal sealed partial class ModelRunner(RavenModel model)
         // call is the last step's work.
         int fused = DepthScheduler.FusedSteps(rows.Select(r => r.Schedule).ToList(), MaxFusedSteps);
         var steps = rows.Select(r => DepthScheduler.Work(r.Schedule, fused - 1)).ToArray();
-        int[] valueAt = Filled(n), finiteAt = Filled(n), klAt = Filled(n), tokenAt = Filled(n);
+        int[] valueAt = Filled(n), finiteAt = Filled(n), priorFiniteAt = Filled(n), klAt = Filled(n), tokenAt = Filled(n);
         var iterated = Enumerable.Range(0, n).Where(i => steps[i].Iterate).ToList();
         var iterating = iterated.Select(i => rows[i]).ToList();
         if (iterating.Count > 0)
@@ -159,10 +164,10 @@ internal sealed partial class ModelRunner(RavenModel model)
         var reading = Enumerable.Range(0, n).Where(i => steps[i].Readout).ToList();
         if (reading.Count > 0)
         {
-            ReadOut(rows, steps, reading, readback, valueAt, finiteAt, klAt, tokenAt);
+            ReadOut(rows, steps, reading, readback, valueAt, finiteAt, priorFiniteAt, klAt, tokenAt);
         }
 
-        return new GroupWork(rows, steps, valueAt, finiteAt, klAt, tokenAt);
+        return new GroupWork(rows, steps, valueAt, finiteAt, priorFiniteAt, klAt, tokenAt);
     }
 
     /// <summary>The post-ln_f latent of the row's last position: the warm start of its next token (continuous compute).</summary>

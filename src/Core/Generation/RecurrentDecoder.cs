@@ -85,6 +85,9 @@ public sealed class RecurrentDecoder : IDisposable
     /// <summary>Test hook: may overwrite the last-position logits (n, V) of a readout batch.</summary>
     internal Action<IReadOnlyList<DecodeSequence>, Tensor>? AfterReadout { get => _runner.AfterReadout; set => _runner.AfterReadout = value; }
 
+    /// <summary>Test hook: may overwrite the logits (n, V) of the second-to-last states that fixed-depth rows read out beside their last.</summary>
+    internal Action<IReadOnlyList<DecodeSequence>, Tensor>? AfterPriorReadout { get => _runner.AfterPriorReadout; set => _runner.AfterPriorReadout = value; }
+
     /// <summary>Prompt positions run through the model so far (a retried call counts again).</summary>
     public long PrefilledTokens { get; private set; }
 
@@ -295,7 +298,7 @@ public sealed class RecurrentDecoder : IDisposable
 
         var step = work.Steps[i];
         var schedule = row.Schedule;
-        if (work.FiniteAt[i] >= 0 && readback[work.FiniteAt[i]] == 0)
+        if (work.FiniteAt[i] >= 0 && readback[work.FiniteAt[i]] == 0 || work.PriorFiniteAt[i] >= 0 && readback[work.PriorFiniteAt[i]] == 0)
         {
             row.ClearCall();
             row.Fail(new InvalidOperationException(

@@ -84,8 +84,10 @@ public sealed class BatchedStepTests
         Assert.Equal(rows[0].Tokens.Take(unmeasured.Tokens.Count), unmeasured.Tokens);
     }
 
-    [Fact]
-    public void Non_finite_logits_fail_that_row_alone()
+    [Theory]
+    [InlineData(2, false)] // a KL-exit row's readout
+    [InlineData(0, true)] // the second-to-last readout of a fixed-depth row measuring its convergence
+    public void Non_finite_logits_fail_that_row_alone(int poisonedRow, bool prior)
     {
         using var model = FixtureCatalog.LoadModel(FixtureCatalog.Tiny);
         var workload = EightRows();
@@ -93,8 +95,8 @@ public sealed class BatchedStepTests
 
         using var decoder = new RecurrentDecoder(model);
         var rows = workload.Select(decoder.Add).ToList();
-        var poisoned = rows[2];
-        decoder.AfterReadout = (chosen, logits) =>
+        var poisoned = rows[poisonedRow];
+        Action<IReadOnlyList<DecodeSequence>, Tensor> poison = (chosen, logits) =>
         {
             int at = chosen.ToList().IndexOf(poisoned);
             if (at >= 0 && poisoned.Generated.Count == 3)
@@ -102,6 +104,15 @@ public sealed class BatchedStepTests
                 logits[at, 7] = tensor(float.NaN);
             }
         };
+        if (prior)
+        {
+            decoder.AfterPriorReadout = poison;
+        }
+        else
+        {
+            decoder.AfterReadout = poison;
+        }
+
         decoder.RunToCompletion();
 
         var error = Assert.IsType<InvalidOperationException>(poisoned.Error);
@@ -109,7 +120,7 @@ public sealed class BatchedStepTests
         Assert.Equal(3, poisoned.Generated.Count);
         for (int i = 0; i < rows.Count; i++)
         {
-            if (i != 2)
+            if (i != poisonedRow)
             {
                 Assert.Null(rows[i].Error);
                 Assert.Equal(alone[i], rows[i].Tokens.ToArray());
