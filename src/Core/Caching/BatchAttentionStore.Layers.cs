@@ -53,7 +53,7 @@ public sealed partial class BatchAttentionStore
         {
             var (blockIds, blockMask) = ReadBlocks(rowSlots, queries, longest, device);
             return new PooledLayers(_pool.Storage, tensor(writes, [layers, batch * queries], device: device), blockIds,
-                blockMask ?? empty(0, ScalarType.Bool, device), longest);
+                blockMask ?? empty(0, ScalarType.Float32, device), longest);
         }
 
         reads ??= new long[layers * batch * longest];
@@ -74,11 +74,11 @@ public sealed partial class BatchAttentionStore
                 FillMask(allowed.AsSpan(l * batch * queries * longest, batch * queries * longest), queries, longest, counts[l], positions[l]);
             }
 
-            masks = tensor(allowed, [layers, batch, 1, queries, longest], device: device);
+            masks = AdditiveMask(allowed, [layers, batch, 1, queries, longest], device);
         }
         else
         {
-            masks = empty(0, ScalarType.Bool, device); // no mask: one query, or a whole causal sequence per row
+            masks = empty(0, ScalarType.Float32, device); // no mask: one query, or a whole causal sequence per row
         }
 
         return new PooledLayers(_pool.Storage, tensor(writes, [layers, batch * queries], device: device),
@@ -129,7 +129,20 @@ public sealed partial class BatchAttentionStore
         var counts = _rows.Select(r => r.Length).ToArray();
         var allowed = new bool[batch * queries * longest];
         FillMask(allowed, queries, longest, counts, new int[]?[batch]);
-        var mask = tensor(allowed, [1, batch, 1, queries, longest], device: device).expand(layers, batch, 1, queries, longest);
+        var mask = AdditiveMask(allowed, [1, batch, 1, queries, longest], device).expand(layers, batch, 1, queries, longest);
         return (ids, mask);
+    }
+
+    // The scripts' masks are additive fp32 (0 where allowed, −inf where not), built once per call: SDPA turns a boolean
+    // mask into that form itself on every call, i.e. in every layer.
+    private static Tensor AdditiveMask(bool[] allowed, long[] shape, Device device)
+    {
+        var values = new float[allowed.Length];
+        for (int i = 0; i < values.Length; i++)
+        {
+            values[i] = allowed[i] ? 0f : float.NegativeInfinity;
+        }
+
+        return tensor(values, shape, device: device);
     }
 }
