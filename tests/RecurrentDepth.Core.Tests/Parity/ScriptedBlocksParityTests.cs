@@ -52,11 +52,7 @@ public sealed class ScriptedBlocksParityTests(ITestOutputHelper output)
         using var scripted = ScriptedBlocks.Compile(model);
         using var scope = NewDisposeScope();
         using var grad = no_grad();
-        var ids = tensor(new long[] { 3, 99, 400, 12 }, [1, 4]);
-        var context = model.CreateContext(arange(4, ScalarType.Int64));
-        var embedded = model.RunPrelude(model.Embed(ids), context);
-        using var generator = new Generator(9, CPU);
-        var s0 = model.SampleInitialState(embedded, 1.0, generator);
+        var (context, embedded, s0) = FourTokenStepInputs(model, seed: 9);
         var first = scripted.Iterate(s0, embedded, 0, context);
         for (int i = 0; i < 20; i++)
         {
@@ -112,11 +108,7 @@ public sealed class ScriptedBlocksParityTests(ITestOutputHelper output)
         using var model = FixtureCatalog.LoadModel(FixtureCatalog.Tiny);
         using var scope = NewDisposeScope();
         using var grad = no_grad();
-        var ids = tensor(new long[] { 3, 99, 400, 12 }, [1, 4]);
-        var context = model.CreateContext(arange(4, ScalarType.Int64));
-        var embedded = model.RunPrelude(model.Embed(ids), context);
-        using var generator = new Generator(11, CPU);
-        var s0 = model.SampleInitialState(embedded, 1.0, generator);
+        var (context, embedded, s0) = FourTokenStepInputs(model, seed: 11);
         _ = model.Iterate(s0, embedded, 0, context); // the scripts are built now, from the loaded bias
 
         model.UseTorchScript = false;
@@ -127,5 +119,15 @@ public sealed class ScriptedBlocksParityTests(ITestOutputHelper output)
 
         double error = TensorAssert.MaxAbsError(eager, scripted, "state after one step with a changed qk_bias");
         Assert.True(error <= 1e-5, $"the scripted step differs from the eager one by {error:G3} after the bias changed");
+    }
+
+    // A four-token prompt's attention context, prelude output and a seeded s0 (in the caller's dispose scope).
+    private static (AttentionContext Context, Tensor Embedded, Tensor S0) FourTokenStepInputs(RavenModel model, ulong seed)
+    {
+        var ids = tensor(new long[] { 3, 99, 400, 12 }, [1, 4]);
+        var context = model.CreateContext(arange(4, ScalarType.Int64));
+        var embedded = model.RunPrelude(model.Embed(ids), context);
+        using var generator = new Generator(seed, CPU);
+        return (context, embedded, model.SampleInitialState(embedded, 1.0, generator));
     }
 }
