@@ -165,7 +165,7 @@ public sealed class ScriptedBlocks : IDisposable
         return bias;
     }
 
-    /// <summary>Compiles the script for <paramref name="model"/>'s blocks (weights are shared, not copied).</summary>
+    /// <summary>Compiles the script for <paramref name="model"/>'s blocks (weights are shared, not copied; only the small fused Q/K/V biases are derived copies, see <see cref="RavenModel.UseTorchScript"/>).</summary>
     /// <exception cref="NotSupportedException">The model is not fp32 (the script has no bf16/fp16 casts).</exception>
     public static ScriptedBlocks Compile(RavenModel model)
     {
