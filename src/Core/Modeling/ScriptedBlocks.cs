@@ -77,11 +77,18 @@ public sealed class ScriptedBlocks : IDisposable
         def blocks(x: Tensor, weights: List[Tensor], rotation: Tensor, storage: Tensor, writes: Tensor, reads: Tensor, masks: Tensor, block_length: int, heads: int, width: Tensor, eps: Tensor) -> Tensor:
             return layers(x, weights, 0, rotation, storage, writes, reads, masks, block_length, heads, width, eps)
 
+        # The tied head. Two rows (a fixed-depth token and its second-to-last state) over a large vocabulary run as
+        # wte @ xᵀ: on the CPU, MKL's two-row x @ wteᵀ streams the weight once per row, the tall-skinny form once.
+        def head(x: Tensor, wte: Tensor) -> Tensor:
+            if x.size(0) == 2 and wte.numel() >= TALL_SKINNY_HEAD:
+                return torch.matmul(wte, x.t()).t()
+            return torch.linear(x, wte)
+
         # A readout over the pool: ln_f, the coda, then ln_f and the tied head on each row's position last[r] only.
         def readout(state: Tensor, ln_f: Tensor, wte: Tensor, last: Tensor, weights: List[Tensor], rotation: Tensor, storage: Tensor, writes: Tensor, reads: Tensor, masks: Tensor, block_length: int, heads: int, width: Tensor, eps: Tensor) -> Tensor:
             x = blocks(rms(state, ln_f, width, eps), weights, rotation, storage, writes, reads, masks, block_length, heads, width, eps)
             x = x.gather(1, last.view(-1, 1, 1).expand(-1, 1, x.size(2))).squeeze(1)
-            return torch.linear(rms(x, ln_f, width, eps), wte)
+            return head(rms(x, ln_f, width, eps), wte)
 
         # `steps` core steps (adapter, then the core blocks, whose metadata step j reads at layers j·n .. j·n + n − 1):
         # the last state and the one before it.
@@ -96,6 +103,10 @@ public sealed class ScriptedBlocks : IDisposable
         """;
 
     private const int TensorsPerBlock = 9;
+
+    // Head weights from this many elements (16 MB in fp32, past the CPU caches) run two-row readouts as wte @ xᵀ.
+    // Measured on huginn-mid's 32768 × 1024 head: 6.9 ms for two rows against 15.8 with linear (one row: 6.8).
+    private const long TallSkinnyHeadElements = 1L << 22;
 
     private readonly RavenModel _model;
     private readonly jit.CompilationUnit _unit;
@@ -119,7 +130,9 @@ public sealed class ScriptedBlocks : IDisposable
     {
         _model = model;
         // The parser wants the last line ended.
-        _unit = jit.compile(Source.Replace("BLOCK_SIZE", KvBlockPool.BlockSize.ToString(System.Globalization.CultureInfo.InvariantCulture)) + "\n");
+        _unit = jit.compile(Source
+            .Replace("BLOCK_SIZE", KvBlockPool.BlockSize.ToString(System.Globalization.CultureInfo.InvariantCulture))
+            .Replace("TALL_SKINNY_HEAD", TallSkinnyHeadElements.ToString(System.Globalization.CultureInfo.InvariantCulture)) + "\n");
         var p = model.ParametersByKey();
         _adapter = p["transformer.adapter.weight"];
         _lnF = p["transformer.ln_f.weight"];
