@@ -30,10 +30,13 @@ public sealed class ScriptedBlocks : IDisposable
         def rms(x: Tensor, w: Tensor, width: Tensor, eps: Tensor) -> Tensor:
             return (x * (x * x).sum(-1, keepdim=True).div_(width).add_(eps).rsqrt_()).mul_(w)
 
+        # lin(x, w, b): torch.linear, or in models with large weights its two-row tall-skinny form (TallSkinnyLinear).
+        LINEAR_FUNCTION
+
         def pre_attention(x: Tensor, norm_1: Tensor, wqkv: Tensor, qkv_bias: Tensor, rotation: Tensor, heads: int, width: Tensor, eps: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
             b = x.size(0)
             s = x.size(1)
-            qkv = torch.linear(rms(x, norm_1, width, eps), wqkv, qkv_bias).view(b, s, 3, heads, -1).permute(2, 0, 3, 1, 4)
+            qkv = lin(rms(x, norm_1, width, eps), wqkv, qkv_bias).view(b, s, 3, heads, -1).permute(2, 0, 3, 1, 4)
             qk = qkv[:2]
             d = qk.size(-1)
             qk = torch.view_as_real(torch.view_as_complex(qk.unflatten(-1, [d // 2, 2])) * rotation).flatten(-2)
@@ -42,9 +45,9 @@ public sealed class ScriptedBlocks : IDisposable
         def post_attention(x: Tensor, y: Tensor, proj: Tensor, norm_2: Tensor, norm_3: Tensor, fc: Tensor, mlp_proj: Tensor, norm_4: Tensor, width: Tensor, eps: Tensor) -> Tensor:
             b = x.size(0)
             s = x.size(1)
-            x = rms(x + torch.linear(y.transpose(1, 2).reshape(b, s, -1), proj), norm_2, width, eps)
-            gate_up = torch.linear(rms(x, norm_3, width, eps), fc).chunk(2, -1)
-            return rms(x + torch.linear(torch.silu(gate_up[0]) * gate_up[1], mlp_proj), norm_4, width, eps)
+            x = rms(x + lin(y.transpose(1, 2).reshape(b, s, -1), proj), norm_2, width, eps)
+            gate_up = lin(rms(x, norm_3, width, eps), fc).chunk(2, -1)
+            return rms(x + lin(torch.silu(gate_up[0]) * gate_up[1], mlp_proj), norm_4, width, eps)
 
         # block_length > 0: reads are whole pool blocks and every row's keys are the first block_length positions of them.
         def pooled_attention(q: Tensor, k: Tensor, v: Tensor, storage: Tensor, writes: Tensor, reads: Tensor, mask: Tensor, block_length: int) -> Tensor:
@@ -77,18 +80,11 @@ public sealed class ScriptedBlocks : IDisposable
         def blocks(x: Tensor, weights: List[Tensor], rotation: Tensor, storage: Tensor, writes: Tensor, reads: Tensor, masks: Tensor, block_length: int, heads: int, width: Tensor, eps: Tensor) -> Tensor:
             return layers(x, weights, 0, rotation, storage, writes, reads, masks, block_length, heads, width, eps)
 
-        # The tied head. Two rows (a fixed-depth token and its second-to-last state) over a large vocabulary run as
-        # wte @ xᵀ: on the CPU, MKL's two-row x @ wteᵀ streams the weight once per row, the tall-skinny form once.
-        def head(x: Tensor, wte: Tensor) -> Tensor:
-            if x.size(0) == 2 and wte.numel() >= TALL_SKINNY_HEAD:
-                return torch.matmul(wte, x.t()).t()
-            return torch.linear(x, wte)
-
         # A readout over the pool: ln_f, the coda, then ln_f and the tied head on each row's position last[r] only.
         def readout(state: Tensor, ln_f: Tensor, wte: Tensor, last: Tensor, weights: List[Tensor], rotation: Tensor, storage: Tensor, writes: Tensor, reads: Tensor, masks: Tensor, block_length: int, heads: int, width: Tensor, eps: Tensor) -> Tensor:
             x = blocks(rms(state, ln_f, width, eps), weights, rotation, storage, writes, reads, masks, block_length, heads, width, eps)
             x = x.gather(1, last.view(-1, 1, 1).expand(-1, 1, x.size(2))).squeeze(1)
-            return head(rms(x, ln_f, width, eps), wte)
+            return lin(rms(x, ln_f, width, eps), wte)
 
         # `steps` core steps (adapter, then the core blocks, whose metadata step j reads at layers j·n .. j·n + n − 1):
         # the last state and the one before it.
@@ -104,9 +100,27 @@ public sealed class ScriptedBlocks : IDisposable
 
     private const int TensorsPerBlock = 9;
 
-    // Head weights from this many elements (16 MB in fp32, past the CPU caches) run two-row readouts as wte @ xᵀ.
-    // Measured on huginn-mid's 32768 × 1024 head: 6.9 ms for two rows against 15.8 with linear (one row: 6.8).
-    private const long TallSkinnyHeadElements = 1L << 22;
+    // `lin` is torch.linear, except in models with a weight of at least TallSkinnyElements (8 MB in fp32, past the
+    // CPU caches): there two rows in all (a fixed-depth token's last and second-to-last states read out together, or
+    // a batch of two) run as w @ xᵀ. On the CPU, MKL's two-row x @ wᵀ streams the weight once per row, the tall-skinny
+    // form once: huginn-mid's 32768 × 1024 head takes 6.9 ms for two rows against 15.8 (one row: 6.8). Small models
+    // get the plain form, without the per-call shape test.
+    private const long TallSkinnyElements = 1L << 21;
+
+    private const string PlainLinear = """
+        def lin(x: Tensor, w: Tensor, b: Optional[Tensor] = None) -> Tensor:
+            return torch.linear(x, w, b)
+        """;
+
+    private const string TallSkinnyLinear = """
+        def lin(x: Tensor, w: Tensor, b: Optional[Tensor] = None) -> Tensor:
+            if x.numel() == 2 * x.size(-1) and w.numel() >= TALL_SKINNY:
+                y = torch.matmul(w, x.reshape(2, -1).t()).t()
+                if b is not None:
+                    y = y + b
+                return y.contiguous().view(x.size()[:-1] + [w.size(0)])
+            return torch.linear(x, w, b)
+        """;
 
     private readonly RavenModel _model;
     private readonly jit.CompilationUnit _unit;
@@ -130,10 +144,12 @@ public sealed class ScriptedBlocks : IDisposable
     {
         _model = model;
         // The parser wants the last line ended.
-        _unit = jit.compile(Source
-            .Replace("BLOCK_SIZE", KvBlockPool.BlockSize.ToString(System.Globalization.CultureInfo.InvariantCulture))
-            .Replace("TALL_SKINNY_HEAD", TallSkinnyHeadElements.ToString(System.Globalization.CultureInfo.InvariantCulture)) + "\n");
         var p = model.ParametersByKey();
+        var invariant = System.Globalization.CultureInfo.InvariantCulture;
+        var linear = p.Values.Any(w => w.numel() >= TallSkinnyElements) ? TallSkinnyLinear.Replace("TALL_SKINNY", TallSkinnyElements.ToString(invariant)) : PlainLinear;
+        _unit = jit.compile(Source
+            .Replace("LINEAR_FUNCTION", linear)
+            .Replace("BLOCK_SIZE", KvBlockPool.BlockSize.ToString(invariant)) + "\n");
         _adapter = p["transformer.adapter.weight"];
         _lnF = p["transformer.ln_f.weight"];
         _wte = p["transformer.wte.weight"];

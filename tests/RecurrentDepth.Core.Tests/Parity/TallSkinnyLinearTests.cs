@@ -9,19 +9,22 @@ using static TorchSharp.torch;
 namespace RecurrentDepth.Tests.Parity;
 
 /// <summary>
-/// A large vocabulary (65,536 × 64, the size from which the script runs a two-row head as <c>wte @ xᵀ</c>): a
-/// fixed-depth decode, whose every token reads out its last state and its second-to-last one together, gives the
-/// eager model's tokens, convergence values and logits.
+/// Large weights (from 2^21 elements the script runs two rows as <c>w @ xᵀ</c>): a fixed-depth decode, whose every
+/// token reads out its last state and its second-to-last one together, gives the eager model's tokens, convergence
+/// values and logits. Width 64 with a 65,536 × 64 head and a 32,768 × 64 <c>mlp.fc</c>; width 1024, whose
+/// 3,072 × 1,024 <c>Wqkv</c> takes the tall-skinny form with its bias.
 /// </summary>
-public sealed class TallSkinnyHeadTests(ITestOutputHelper output)
+public sealed class TallSkinnyLinearTests(ITestOutputHelper output)
 {
-    [Fact]
-    public void A_two_row_readout_over_a_large_vocabulary_gives_the_eager_logits()
+    [Theory]
+    [InlineData(64, 4, 16384, 65536)]
+    [InlineData(1024, 16, 256, 512)]
+    public void A_two_row_readout_over_large_weights_gives_the_eager_logits(int width, int heads, int intermediate, int vocab)
     {
         var config = new RavenConfig
         {
-            NEmbd = 64, NHeads = 4, NumKeyValueHeads = 4, NLayersInPrelude = 1, NLayersInRecurrentBlock = 2, NLayersInCoda = 1,
-            IntermediateSize = 128, VocabSize = 65536, BlockSize = 64,
+            NEmbd = width, NHeads = heads, NumKeyValueHeads = heads, NLayersInPrelude = 1, NLayersInRecurrentBlock = 2, NLayersInCoda = 1,
+            IntermediateSize = intermediate, VocabSize = vocab, BlockSize = 64,
         }.Validate("code");
         using var model = new RavenModel(config, ScalarType.Float32, CPU);
         using (no_grad())
@@ -38,7 +41,7 @@ public sealed class TallSkinnyHeadTests(ITestOutputHelper output)
 
         var options = new SequenceOptions
         {
-            Prompt = [3, 60000, 17, 4242, 9], Depth = DepthPolicy.Fixed(3), MaxNewTokens = 4, RecordLogits = true, Seed = 2,
+            Prompt = [3, vocab - 1, 17, 42, 9], Depth = DepthPolicy.Fixed(3), MaxNewTokens = 4, RecordLogits = true, Seed = 2,
         };
         var scripted = Decode(model, options, script: true);
         var eager = Decode(model, options, script: false);
