@@ -93,7 +93,7 @@ public sealed class ScriptedBlocks : IDisposable
             before = state
             for j in range(steps):
                 before = state
-                x = torch.linear(torch.cat([state, embedded], -1), adapter)
+                x = lin(torch.cat([state, embedded], -1), adapter)
                 state = layers(x, weights, j * n, rotation, storage, writes, reads, masks, block_length, heads, width, eps)
             return state, before
         """;
